@@ -1,0 +1,81 @@
+// Command aptsentinel is a host sensor that catches APT package-manager
+// backdoors as they happen. See `aptsentinel help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `aptsentinel - catch APT package-manager backdoors as they happen
+
+Usage:
+  aptsentinel run [flags]     run the sensor in the foreground (root)
+  aptsentinel version         print the version
+  aptsentinel help [command]  show help
+
+aptsentinel reads the kernel audit stream (execve and connect), rebuilds the
+process tree and raises an alert when apt runs "sh -c" whose child attempts a
+network connection within 5 seconds - Elastic's rule "Suspicious APT Package
+Manager Network Connection" (eaef8a35-12e0-4ac0-bc14-81c72b6bd27c, v10).
+
+Run "aptsentinel help run" for the sensor's flags.
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain runs the command line and returns the exit code: 0 success,
+// 1 failure, 2 bad usage.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "run":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runCommand(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "aptsentinel %s\n", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && rest[0] == "run" {
+			runFlags(io.Discard).usage(stdout)
+			return 0
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "aptsentinel: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// exitCode maps an error from a command to the process exit code.
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	default:
+		return 1
+	}
+}
+
+// usageError is an error in the command line, not in the host.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }

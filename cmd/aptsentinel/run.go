@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/sensor"
+)
+
+// runOptions are the flags of `aptsentinel run`.
+type runOptions struct {
+	fs            *flag.FlagSet
+	output        string
+	logLevel      string
+	cacheSize     int
+	auditKey      string
+	backlogLimit  uint
+	receiveBufMiB int
+	parentWait    time.Duration
+}
+
+const runUsage = `Usage: aptsentinel run [flags]
+
+Runs the sensor in the foreground. It must run as root: it installs kernel
+audit rules (key "aptsentinel"), becomes the audit daemon (the audit PID) and
+reads every process's /proc entries. It refuses to start when another audit
+daemon (auditd, auditbeat, ...) holds the audit PID.
+
+Alerts are JSON lines (ECS field names). The sensor's own logs are slog JSON
+on stderr; a record with "msg":"ready" says rules are installed and audit
+events are flowing. On SIGINT or SIGTERM it removes its audit rules, releases
+the audit PID, restores the audit enabled flag and exits 0.
+
+Flags:
+`
+
+func runFlags(stderr io.Writer) *runOptions {
+	o := &runOptions{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
+	f := o.fs
+	f.SetOutput(stderr)
+	f.StringVar(&o.output, "output", "stdout", "where alerts go: stdout")
+	f.StringVar(&o.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
+	f.IntVar(&o.cacheSize, "cache-size", sensor.DefaultCacheSize, "processes kept in the process cache (min 64)")
+	f.StringVar(&o.auditKey, "audit-key", "aptsentinel", "key carried by the audit rules the sensor installs and removes")
+	f.UintVar(&o.backlogLimit, "backlog-limit", 8192, "kernel audit backlog limit to set (never lowered; min 8192)")
+	f.IntVar(&o.receiveBufMiB, "receive-buffer-mib", 8, "receive buffer of the audit socket, in MiB (1-1024)")
+	f.DurationVar(&o.parentWait, "parent-wait", 50*time.Millisecond,
+		"how long an event may wait for the fork event of its parent (0-1s)")
+	f.Usage = func() { o.usage(stderr) }
+	return o
+}
+
+func (o *runOptions) usage(w io.Writer) {
+	fmt.Fprint(w, runUsage)
+	o.fs.SetOutput(w)
+	o.fs.PrintDefaults()
+	fmt.Fprint(w, "\nExit codes: 0 stopped by a signal, 1 failed, 2 bad usage.\n")
+}
+
+// parse parses and validates the flags; every refusal names the flag.
+func (o *runOptions) parse(args []string) error {
+	if err := o.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if o.fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (run takes only flags)", o.fs.Arg(0))}
+	}
+	switch {
+	case o.output != "stdout":
+		return usageError{fmt.Sprintf("--output %q: want stdout", o.output)}
+	case o.cacheSize < 64:
+		return usageError{fmt.Sprintf("--cache-size %d: want at least 64", o.cacheSize)}
+	case o.auditKey == "" || len(o.auditKey) > 256 || strings.ContainsAny(o.auditKey, " \t\n\"'"):
+		return usageError{fmt.Sprintf("--audit-key %q: want 1-256 characters without spaces or quotes", o.auditKey)}
+	case o.backlogLimit < 8192 || o.backlogLimit > 1<<30:
+		return usageError{fmt.Sprintf("--backlog-limit %d: want 8192 to %d", o.backlogLimit, 1<<30)}
+	case o.receiveBufMiB < 1 || o.receiveBufMiB > 1024:
+		return usageError{fmt.Sprintf("--receive-buffer-mib %d: want 1 to 1024", o.receiveBufMiB)}
+	case o.parentWait < 0 || o.parentWait > time.Second:
+		return usageError{fmt.Sprintf("--parent-wait %s: want 0 to 1s", o.parentWait)}
+	}
+	if _, err := parseLevel(o.logLevel); err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil || strings.ContainsAny(s, "+-") {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o := runFlags(stderr)
+	if err := o.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "aptsentinel run: %v\nRun \"aptsentinel help run\" for the flags.\n", err)
+		return 2
+	}
+	level, _ := parseLevel(o.logLevel)
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "aptsentinel run: must run as root: it installs kernel audit rules (CAP_AUDIT_CONTROL) and reads every process's /proc entries")
+		return 1
+	}
+	cfg := sensor.Config{
+		Output:        sensor.NewLineWriter(stdout),
+		Logger:        log,
+		CacheSize:     o.cacheSize,
+		AuditKey:      o.auditKey,
+		BacklogLimit:  uint32(o.backlogLimit),
+		ReceiveBuffer: o.receiveBufMiB << 20,
+		ParentWait:    o.parentWait,
+		Version:       version,
+	}
+	err := sensor.Run(ctx, cfg)
+	if err != nil {
+		log.Error("sensor stopped", "err", err.Error())
+		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
+	}
+	return exitCode(err)
+}

@@ -1,0 +1,38 @@
+package sensor
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// AlertWriter delivers alert lines. Write gets one JSON document without a
+// trailing newline and must not keep the slice.
+type AlertWriter interface {
+	WriteAlert(line []byte) error
+}
+
+// LineWriter writes each alert as one line to an io.Writer (stdout), and
+// flushes it at once: an alert that waits in a buffer is an alert late.
+type LineWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+// NewLineWriter returns a LineWriter on w.
+func NewLineWriter(w io.Writer) *LineWriter {
+	return &LineWriter{w: bufio.NewWriterSize(w, 64<<10)}
+}
+
+// WriteAlert writes line and a newline, and flushes.
+func (l *LineWriter) WriteAlert(line []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(line)
+	l.w.WriteByte('\n')
+	if err := l.w.Flush(); err != nil {
+		return fmt.Errorf("write alert: %w", err)
+	}
+	return nil
+}
