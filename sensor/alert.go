@@ -103,9 +103,11 @@ type ecsEventMeta struct {
 
 // ecsEvent is one matched event inside an alert, a full ECS event.
 type ecsEvent struct {
-	Timestamp   string          `json:"@timestamp"`
-	Event       ecsEventMeta    `json:"event"`
-	Host        struct{ ID string `json:"id"` } `json:"host"`
+	Timestamp string       `json:"@timestamp"`
+	Event     ecsEventMeta `json:"event"`
+	Host      struct {
+		ID string `json:"id"`
+	} `json:"host"`
 	Process     ecsProcess      `json:"process"`
 	Destination *ecsDestination `json:"destination,omitempty"`
 	Network     *ecsNetwork     `json:"network,omitempty"`

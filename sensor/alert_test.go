@@ -13,7 +13,7 @@ import (
 func testMatch() rules.Match {
 	shell := rules.Process{
 		PID: 3119, EntityID: "shell-id", Name: "sh", Executable: "/usr/bin/dash",
-		Args: []string{"sh", "-c", `bash -c "exec 3<>/dev/tcp/1.1.1.1/80"; true`},
+		Args:   []string{"sh", "-c", `bash -c "exec 3<>/dev/tcp/1.1.1.1/80"; true`},
 		Parent: rules.Parent{PID: 3118, EntityID: "apt-fork-id", Name: "apt", Executable: "/usr/bin/apt"},
 	}
 	child := rules.Process{
