@@ -28,6 +28,11 @@ type Exec struct {
 	// Args is the raw argv, argv[0] included, reassembled from EXECVE
 	// records, also when split over records or given in a<N>[k]= chunks.
 	Args []string
+	// Argc is the argument count the kernel announced in the EXECVE record
+	// (-1 if no EXECVE record arrived). It differs from len(Args) when
+	// records were lost or cut; the Assembler then also reports an error
+	// wrapping ErrArgcMismatch.
+	Argc int
 	// Cwd is the working directory from the CWD record ("" if absent).
 	Cwd string
 }
@@ -46,3 +51,19 @@ type Connect struct {
 	Success bool
 	Errno   syscall.Errno
 }
+
+// EventTime returns the record timestamp; it makes Exec an Event.
+func (e *Exec) EventTime() time.Time { return e.Time }
+
+// EventSerial returns the audit event serial.
+func (e *Exec) EventSerial() uint64 { return e.Serial }
+
+func (*Exec) isEvent() {}
+
+// EventTime returns the record timestamp; it makes Connect an Event.
+func (c *Connect) EventTime() time.Time { return c.Time }
+
+// EventSerial returns the audit event serial.
+func (c *Connect) EventSerial() uint64 { return c.Serial }
+
+func (*Connect) isEvent() {}
