@@ -1,0 +1,296 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultBacklogLimit is the least backlog limit a session sets: records
+// the kernel may queue for us before it drops them (the boot default, 64, is
+// gone in one apt run).
+const DefaultBacklogLimit = 8192
+
+// Config configures Open. The zero value is usable.
+type Config struct {
+	// Key tags every installed rule; default DefaultKey.
+	Key string
+	// BacklogLimit is the least kernel backlog limit; a higher one is kept.
+	// Default DefaultBacklogLimit.
+	BacklogLimit uint32
+	// ReceiveBuffer is the data socket's receive buffer in bytes; default
+	// DefaultReceiveBuffer.
+	ReceiveBuffer int
+	// Features overrides kernel feature detection (tests, odd kernels).
+	Features *Features
+	// Logger gets one line per skipped rule and setup notes; default
+	// slog.Default().
+	Logger *slog.Logger
+
+	procRoot string // "/proc" unless a test points it elsewhere
+}
+
+// Session is the sensor's hold on the kernel audit subsystem: rules
+// installed, audit enabled, backlog raised, and the data socket registered as
+// the audit PID. Close puts everything back.
+type Session struct {
+	log  *slog.Logger
+	key  string
+	ctl  *client
+	data *stream
+
+	// found is the status at Open; the flags say what Open changed.
+	found                                       Status
+	becamePID, rulesAdded                       bool
+	changedEnabled, changedBacklog, changedWait bool
+
+	runMu     sync.Mutex // held by Run; Close waits for it
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open checks that the sensor may take over audit, becomes the audit PID,
+// raises the backlog, installs the rules and enables audit. When a step
+// fails, what was done is undone before the error is returned.
+//
+// Errors: ErrPermission (not root), ErrLocked (auditctl -e 2), *HolderError
+// (auditd or another consumer is running).
+func Open(cfg Config) (*Session, error) {
+	if cfg.Key == "" {
+		cfg.Key = DefaultKey
+	}
+	if err := checkKey(cfg.Key); err != nil {
+		return nil, err
+	}
+	if cfg.BacklogLimit == 0 {
+		cfg.BacklogLimit = DefaultBacklogLimit
+	}
+	if cfg.ReceiveBuffer == 0 {
+		cfg.ReceiveBuffer = DefaultReceiveBuffer
+	}
+	if cfg.ReceiveBuffer < 0 {
+		return nil, fmt.Errorf("audit: receive buffer %d bytes is negative", cfg.ReceiveBuffer)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.procRoot == "" {
+		cfg.procRoot = "/proc"
+	}
+	var features Features
+	if cfg.Features != nil {
+		features = *cfg.Features
+	} else {
+		var err error
+		if features, err = DetectFeatures(); err != nil {
+			return nil, err
+		}
+	}
+
+	self := os.Getpid()
+	specs, skipped := SensorRules(cfg.Key, self, features)
+	wires := make([][]byte, len(specs))
+	for i, spec := range specs {
+		w, err := BuildRule(spec)
+		if err != nil {
+			return nil, err
+		}
+		wires[i] = w
+	}
+
+	ctl, err := dialClient()
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl}
+	if err := s.setup(cfg, uint32(self), wires); err != nil {
+		if undoErr := s.teardown(); undoErr != nil {
+			return nil, errors.Join(err, fmt.Errorf("audit: undo after failed open: %w", undoErr))
+		}
+		return nil, err
+	}
+	for _, what := range skipped {
+		s.log.Warn("audit rule skipped: kernel lacks it", "rule", what)
+	}
+	rcvbuf, _ := s.data.receiveBuffer()
+	s.log.Info("audit session open", "key", cfg.Key, "rules", len(wires),
+		"audit_pid", self, "receive_buffer", rcvbuf, "lost_at_start", s.found.Lost)
+	return s, nil
+}
+
+// setup does Open's kernel steps in an order that teardown can undo at any
+// point. Records start flowing to the data socket when it becomes the audit
+// PID; they wait in its receive buffer until Run.
+func (s *Session) setup(cfg Config, self uint32, wires [][]byte) error {
+	st, err := s.ctl.status()
+	if err != nil {
+		return err
+	}
+	s.found = st
+	if st.Enabled == enabledLocked {
+		return ErrLocked
+	}
+	if err := checkHolder(st.PID, cfg.procRoot); err != nil {
+		return err
+	}
+	// Rules with our key left by a sensor that died are not ours to keep.
+	if n, err := deleteRulesByKey(s.ctl, s.key); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.Warn("removed stale audit rules", "key", s.key, "count", n)
+	}
+
+	if s.data, err = openStream(cfg.ReceiveBuffer); err != nil {
+		return err
+	}
+	if err := s.data.becomePID(self); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			// The kernel (4.11+) found a live holder that /proc did not show
+			// us: tell who it is.
+			now, _ := s.ctl.status()
+			return &HolderError{PID: now.PID, Comm: readComm(cfg.procRoot, now.PID), Err: err}
+		}
+		return err
+	}
+	s.becamePID = true
+
+	if st.BacklogLimit < cfg.BacklogLimit {
+		if err := s.ctl.set(Status{Mask: statusBacklogLimit, BacklogLimit: cfg.BacklogLimit}, "backlog limit"); err != nil {
+			return err
+		}
+		s.changedBacklog = true
+	}
+	// With a wait time of 0 a full backlog drops records (counted in Lost)
+	// instead of stalling every audited syscall for up to 60 s.
+	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
+		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime}, "backlog wait time"); err != nil {
+			return err
+		}
+		s.changedWait = true
+	}
+
+	s.rulesAdded = true // from here on teardown deletes by key
+	for _, w := range wires {
+		if err := s.ctl.addRule(w); err != nil {
+			return err
+		}
+	}
+	if st.Enabled != enabledOn {
+		if err := s.ctl.set(Status{Mask: statusEnabled, Enabled: enabledOn}, "enabled"); err != nil {
+			return err
+		}
+		s.changedEnabled = true
+	}
+	return nil
+}
+
+// teardown undoes what setup did, in reverse, and carries on past errors.
+func (s *Session) teardown() error {
+	var errs []error
+	if s.rulesAdded {
+		if _, err := deleteRulesByKey(s.ctl, s.key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.changedEnabled {
+		errs = append(errs, s.ctl.set(Status{Mask: statusEnabled, Enabled: s.found.Enabled}, "enabled"))
+	}
+	if s.changedWait {
+		errs = append(errs, s.ctl.set(Status{Mask: statusBacklogWaitTime, BacklogWaitTime: s.found.BacklogWaitTime}, "backlog wait time"))
+	}
+	if s.changedBacklog {
+		errs = append(errs, s.ctl.set(Status{Mask: statusBacklogLimit, BacklogLimit: s.found.BacklogLimit}, "backlog limit"))
+	}
+	if s.becamePID {
+		// Only the holder's own process may unregister (kernel/audit.c,
+		// AUDIT_SET with pid 0); any of its sockets will do.
+		errs = append(errs, s.ctl.set(Status{Mask: statusPID, PID: 0}, "audit pid 0"))
+	}
+	if s.data != nil {
+		errs = append(errs, s.data.close())
+	}
+	errs = append(errs, s.ctl.close())
+	return errors.Join(errs...)
+}
+
+// Run hands every record to fn until ctx is done (then it returns ctx.Err()),
+// the session is closed (ErrClosed) or the socket fails. Record.Data points
+// into the receive buffer and is valid only during the call: fn copies what
+// it keeps. Run is not reentrant; call it from one goroutine.
+func (s *Session) Run(ctx context.Context, fn func(Record)) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.closing.Load() {
+		return ErrClosed
+	}
+	err := s.data.run(ctx, fn)
+	if s.closing.Load() && ctx.Err() == nil {
+		return ErrClosed
+	}
+	return err
+}
+
+// Status asks the kernel for its audit status (on the control socket).
+func (s *Session) Status() (Status, error) { return s.ctl.status() }
+
+// Lost returns the kernel's count of records it dropped since boot
+// (Status.Lost); the sensor polls it and logs increases, so that nothing is
+// lost silently.
+func (s *Session) Lost() (uint32, error) {
+	st, err := s.ctl.status()
+	if err != nil {
+		return 0, err
+	}
+	return st.Lost, nil
+}
+
+// Stats returns the data socket's counters.
+func (s *Session) Stats() StreamStats { return s.data.stats() }
+
+// Close removes the session's rules (by key), restores the enabled flag and
+// backlog settings found at Open, releases the audit PID and closes the
+// sockets. It stops a running Run first. Calling it again returns the first
+// result.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		s.data.wake()
+		s.runMu.Lock()
+		defer s.runMu.Unlock()
+		s.closeErr = s.teardown()
+	})
+	return s.closeErr
+}
+
+// checkHolder fails when a live process other than a dead one holds the
+// audit PID. The kernel cannot be trusted to refuse: 3.16 lets a new PID
+// replace a live one silently (kernel/audit.c, AUDIT_SET). A stale PID (no
+// such process) is no holder; the kernel resets it when it tests the old
+// daemon with AUDIT_REPLACE or fails to send to it.
+func checkHolder(pid uint32, procRoot string) error {
+	if pid == 0 {
+		return nil
+	}
+	if _, err := os.Stat(procRoot + "/" + strconv.FormatUint(uint64(pid), 10)); err != nil {
+		return nil
+	}
+	return &HolderError{PID: pid, Comm: readComm(procRoot, pid)}
+}
+
+// readComm returns /proc/PID/comm without the newline, "" on error.
+func readComm(procRoot string, pid uint32) string {
+	b, err := os.ReadFile(procRoot + "/" + strconv.FormatUint(uint64(pid), 10) + "/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
