@@ -20,8 +20,13 @@ var aptNetconExcludedDestinations = []string{
 }
 
 // aptNetconExcludedPrefixes is aptNetconExcludedDestinations parsed once at
-// package initialisation, so the per-event check does no parsing.
-var aptNetconExcludedPrefixes = mustParsePrefixes(aptNetconExcludedDestinations)
+// package initialisation, so the per-event check does no parsing; it is
+// split by family because a prefix never contains an address of the other
+// family (netip.Prefix.Contains), so each check scans only its own.
+var (
+	aptNetconExcludedPrefixes = mustParsePrefixes(aptNetconExcludedDestinations)
+	excludedV4, excludedV6    = splitByFamily(aptNetconExcludedPrefixes)
+)
 
 // unspecifiedIPv4 is 0.0.0.0, which the rule excludes by equality.
 var unspecifiedIPv4 = netip.IPv4Unspecified()
@@ -40,6 +45,18 @@ func mustParsePrefixes(list []string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(s).Masked())
 	}
 	return out
+}
+
+// splitByFamily returns the IPv4 and the IPv6 prefixes of list, in order.
+func splitByFamily(list []netip.Prefix) (v4, v6 []netip.Prefix) {
+	for _, p := range list {
+		if p.Addr().Is4() {
+			v4 = append(v4, p)
+		} else {
+			v6 = append(v6, p)
+		}
+	}
+	return v4, v6
 }
 
 // destinationIsRemote reports whether addr passes the destination.ip part of
@@ -64,7 +81,11 @@ func destinationIsRemote(addr netip.Addr) bool {
 	if addr == unspecifiedIPv4 {
 		return false
 	}
-	for _, p := range aptNetconExcludedPrefixes {
+	excluded := excludedV6
+	if addr.Is4() {
+		excluded = excludedV4
+	}
+	for _, p := range excluded {
 		if p.Contains(addr) {
 			return false
 		}

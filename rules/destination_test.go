@@ -124,11 +124,26 @@ func TestDestinationIsRemote(t *testing.T) {
 }
 
 func BenchmarkDestinationIsRemote(b *testing.B) {
-	public := netip.MustParseAddr("2001:4860:4860::8888")
-	b.ReportAllocs()
-	for b.Loop() {
-		if !destinationIsRemote(public) {
-			b.Fatal("public address judged local")
+	for _, ip := range []string{"8.8.8.8", "::ffff:8.8.8.8", "2001:4860:4860::8888"} {
+		b.Run(ip, func(b *testing.B) {
+			public := netip.MustParseAddr(ip)
+			b.ReportAllocs()
+			for b.Loop() {
+				if !destinationIsRemote(public) {
+					b.Fatal("public address judged local")
+				}
+			}
+		})
+	}
+}
+
+func TestExcludedSplitByFamily(t *testing.T) {
+	if len(excludedV4)+len(excludedV6) != len(aptNetconExcludedPrefixes) || len(excludedV6) != 3 {
+		t.Fatalf("split %d v4 + %d v6 of %d, want 3 v6", len(excludedV4), len(excludedV6), len(aptNetconExcludedPrefixes))
+	}
+	for _, p := range excludedV4 {
+		if !p.Addr().Is4() {
+			t.Errorf("%s in the IPv4 list", p)
 		}
 	}
 }

@@ -1,0 +1,66 @@
+package rules
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// busyHostStream is a mixed stream like a busy host's: execs by non-apt
+// parents, connects to public addresses from processes whose parent has no
+// pending sequence (they pass the event-2 filter and miss the table), and
+// connects to local addresses, plus one apt shell that stays pending.
+func busyHostStream(n int) []*Event {
+	evs := make([]*Event, 0, n)
+	for i := range n {
+		at := time.Duration(i) * time.Microsecond
+		var ev *Event
+		switch i % 10 {
+		case 0, 1, 2, 3, 4:
+			ev = shellExec("h1", fmt.Sprint("proc", i), at)
+			ev.Process.Parent.Name = "systemd"
+		case 5:
+			ev = shellExec("h1", fmt.Sprint("proc", i), at)
+			ev.Process.Name, ev.Process.Args = "python3", []string{"python3", "-c", "pass"}
+		case 6, 7, 8:
+			ev = connectFrom("h1", fmt.Sprint("proc", i-1), "2001:4860:4860::8888", at)
+		case 9:
+			ev = connectFrom("h1", fmt.Sprint("proc", i-1), "127.0.0.1", at)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// BenchmarkEngineBusyHost reports the cost per event of a stream in which
+// nothing matches.
+func BenchmarkEngineBusyHost(b *testing.B) {
+	e := newAptEngine(b, EngineConfig{})
+	e.Process(shellExec("h1", "pending-shell", 0))
+	evs := busyHostStream(1024)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if m := e.Process(evs[i%len(evs)]); m != nil {
+			b.Fatalf("unexpected match %+v", m)
+		}
+		i++
+	}
+}
+
+// BenchmarkEngineMatch reports the cost of one full match: the shell exec
+// that starts the sequence and the connect that completes it.
+func BenchmarkEngineMatch(b *testing.B) {
+	e := newAptEngine(b, EngineConfig{})
+	shell := shellExec("h1", "shell", 0)
+	conn := connectFrom("h1", "shell", "8.8.8.8", time.Millisecond)
+	b.ReportAllocs()
+	for b.Loop() {
+		shell.Time = shell.Time.Add(time.Second)
+		conn.Time = shell.Time.Add(time.Millisecond)
+		e.Process(shell)
+		if m := e.Process(conn); len(m) != 1 {
+			b.Fatalf("%d matches, want 1", len(m))
+		}
+	}
+}
