@@ -96,22 +96,27 @@ func (b *argvBuilder) addField(f field, firstInRecord bool) error {
 	if !ok {
 		return fmt.Errorf("%w: EXECVE field %q is not aN=, aN_len= or aN[k]=", ErrMalformed, clip(f.Key))
 	}
-	cur := uint64(len(b.ends)) // index of the argument being built
 	if arg >= uint64(b.argc) {
 		return fmt.Errorf("%w: EXECVE a%d beyond argc=%d", ErrMalformed, arg, b.argc)
 	}
 	switch kind {
 	case argWhole:
-		if b.chunked || arg != cur {
-			return b.outOfOrder(arg, f.Key)
+		if err := b.closeChunks(); err != nil {
+			return err
+		}
+		if arg != uint64(len(b.ends)) {
+			return b.outOfOrder(f.Key)
 		}
 		if err := b.appendValue(f); err != nil {
 			return err
 		}
 		b.ends = append(b.ends, len(b.buf))
 	case argLen:
-		if b.chunked || arg != cur {
-			return b.outOfOrder(arg, f.Key)
+		if err := b.closeChunks(); err != nil {
+			return err
+		}
+		if arg != uint64(len(b.ends)) {
+			return b.outOfOrder(f.Key)
 		}
 		n, err := parseDec(f)
 		if err != nil {
@@ -119,8 +124,8 @@ func (b *argvBuilder) addField(f field, firstInRecord bool) error {
 		}
 		b.chunked, b.nextChunk, b.declLen, b.seenLen = true, 0, n, 0
 	case argChunk:
-		if !b.chunked || arg != cur || chunk != b.nextChunk {
-			return b.outOfOrder(arg, f.Key)
+		if !b.chunked || arg != uint64(len(b.ends)) || chunk != b.nextChunk {
+			return b.outOfOrder(f.Key)
 		}
 		if err := b.appendValue(f); err != nil {
 			return err
@@ -130,15 +135,27 @@ func (b *argvBuilder) addField(f field, firstInRecord bool) error {
 		if b.seenLen > b.declLen {
 			return fmt.Errorf("%w: EXECVE a%d chunks are longer than a%d_len=%d", ErrMalformed, arg, arg, b.declLen)
 		}
-		if b.seenLen == b.declLen {
-			b.chunked = false
-			b.ends = append(b.ends, len(b.buf))
-		}
 	}
 	return nil
 }
 
-func (b *argvBuilder) outOfOrder(arg uint64, key []byte) error {
+// closeChunks ends the chunked argument being built, if any, once a field
+// of another argument (or the end of the event) shows it is complete. It
+// does not end it when the chunks reach aN_len: the kernel can still write
+// an empty last chunk, for an argument that exactly fills its buffer.
+func (b *argvBuilder) closeChunks() error {
+	if !b.chunked {
+		return nil
+	}
+	if b.seenLen != b.declLen {
+		return fmt.Errorf("%w: EXECVE argument %d has %d of a%d_len=%d", ErrArgcMismatch, len(b.ends), b.seenLen, len(b.ends), b.declLen)
+	}
+	b.chunked = false
+	b.ends = append(b.ends, len(b.buf))
+	return nil
+}
+
+func (b *argvBuilder) outOfOrder(key []byte) error {
 	return fmt.Errorf("%w: EXECVE %q out of order (expected argument %d)", ErrArgcMismatch, clip(key), len(b.ends))
 }
 
@@ -168,8 +185,9 @@ func (b *argvBuilder) finish() error {
 	if b.argc < 0 {
 		return fmt.Errorf("%w: no argc= read", ErrArgcMismatch)
 	}
-	if b.chunked {
-		return fmt.Errorf("%w: argument %d ended after %d of %d bytes", ErrArgcMismatch, len(b.ends), b.seenLen, b.declLen)
+	if err := b.closeChunks(); err != nil {
+		b.err = err
+		return err
 	}
 	if len(b.ends) != b.argc {
 		return fmt.Errorf("%w: argc=%d but %d arguments read", ErrArgcMismatch, b.argc, len(b.ends))
