@@ -59,8 +59,11 @@ func runFlags(stderr io.Writer) *runOptions {
 
 func (o *runOptions) usage(w io.Writer) {
 	fmt.Fprint(w, runUsage)
-	o.fs.SetOutput(w)
-	o.fs.PrintDefaults()
+	// flag.PrintDefaults writes -flag; the help shows --flag, as the
+	// README and the unit do (the flag package accepts both).
+	o.fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(w, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
+	})
 	fmt.Fprint(w, "\nExit codes: 0 stopped by a signal, 1 failed, 2 bad usage.\n")
 }
 

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests build the real binary and run it against the real
+// kernel, the real apt and a real hook. They need root, kernel audit, the
+// proc connector, apt, bash and unshare. Outside CI a missing piece skips
+// them; under CI=true it fails them: CI must not go green untested.
+
+var sensorBin string // built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "aptsentinel-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sensorBin = filepath.Join(dir, "aptsentinel")
+	build := exec.Command("go", "build", "-o", sensorBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building aptsentinel:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireE2E skips (or, under CI=true, fails) when the machine cannot run
+// the end-to-end path, naming what is missing.
+func requireE2E(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, tool := range []string{"apt", "apt-get", "bash", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if _, err := os.Stat("/proc/self/loginuid"); err != nil {
+		missing = append(missing, "kernel audit (CONFIG_AUDITSYSCALL)")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "end-to-end path needs: " + strings.Join(missing, ", ")
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// sensorProc is a running `aptsentinel run --output stdout`.
+type sensorProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	alerts []alertLine
+	logs   []string
+	newAl  chan struct{}
+	done   chan struct{}
+	status error
+}
+
+type alertLine struct {
+	raw      string
+	received time.Time
+	doc      map[string]any
+}
+
+// startSensor starts the sensor and waits for its "ready" log record. The
+// sensor is stopped with SIGTERM at cleanup, and must exit 0.
+func startSensor(t *testing.T, extra ...string) *sensorProc {
+	t.Helper()
+	s := &sensorProc{t: t, newAl: make(chan struct{}, 1), done: make(chan struct{})}
+	s.cmd = exec.Command(sensorBin, append([]string{"run", "--output", "stdout"}, extra...)...)
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.readAlerts(stdout)
+	}()
+	go func() {
+		defer wg.Done()
+		s.readLogs(stderr, ready)
+	}()
+	go func() {
+		wg.Wait()
+		s.status = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() { s.stop() })
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("sensor exited before ready: %v\nlogs:\n%s", s.status, s.logText())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sensor not ready after 30s; logs:\n%s", s.logText())
+	}
+	return s
+}
+
+func (s *sensorProc) readAlerts(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := alertLine{raw: sc.Text(), received: time.Now()}
+		if err := json.Unmarshal(sc.Bytes(), &line.doc); err != nil {
+			s.t.Errorf("alert line is not JSON: %v: %q", err, sc.Text())
+			continue
+		}
+		s.mu.Lock()
+		s.alerts = append(s.alerts, line)
+		s.mu.Unlock()
+		select {
+		case s.newAl <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *sensorProc) readLogs(r io.Reader, ready chan struct{}) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	once := sync.Once{}
+	for sc.Scan() {
+		s.mu.Lock()
+		s.logs = append(s.logs, sc.Text())
+		s.mu.Unlock()
+		var rec struct{ Msg string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "ready" {
+			once.Do(func() { close(ready) })
+		}
+	}
+}
+
+func (s *sensorProc) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.logs, "\n")
+}
+
+// stop sends SIGTERM and checks the sensor exits 0 within 10s.
+func (s *sensorProc) stop() {
+	select {
+	case <-s.done:
+	default:
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+			s.t.Errorf("sensor did not stop within 10s of SIGTERM; logs:\n%s", s.logText())
+			return
+		}
+	}
+	if s.status != nil {
+		s.t.Errorf("sensor exit: %v; logs:\n%s", s.status, s.logText())
+	}
+}
+
+// alertCount returns how many alerts arrived so far.
+func (s *sensorProc) alertCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.alerts)
+}
+
+// waitAlerts waits until at least n alerts arrived, or the timeout.
+func (s *sensorProc) waitAlerts(n int, timeout time.Duration) []alertLine {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		if len(s.alerts) >= n {
+			out := append([]alertLine(nil), s.alerts...)
+			s.mu.Unlock()
+			return out
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.newAl:
+		case <-deadline:
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return append([]alertLine(nil), s.alerts...)
+		}
+	}
+}
+
+// aptRun runs tool ("apt" or "apt-get") update offline inside a new network
+// namespace, with private lists and cache (an update with an empty source
+// list would otherwise clean the host's package lists), and extra options.
+func aptRun(t *testing.T, tool string, opts ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-n", tool, "update", "-q",
+		"-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"),
+		"-o", "Dir::Etc::SourceParts=" + filepath.Join(dir, "sources.list.d"),
+		"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"),
+		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
+	}
+	args = append(args, opts...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s update: %v\n%s", tool, err, out)
+	}
+	return string(out)
+}
+
+// preInvoke is the apt option that installs hook as an update hook.
+func preInvoke(hook string) string { return "APT::Update::Pre-Invoke::=" + hook }
+
+// connectHook is a hook whose shell forks bash, which connects to addr:port.
+// The trailing "; true" keeps dash from exec'ing bash in place of itself
+// (dash execs the last simple command of -c): the rule needs the connect to
+// come from a child of the shell.
+func connectHook(addr string, port int) string {
+	return fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/%s/%d' 2>/dev/null; true", addr, port)
+}
+
+// field returns the value at a dotted path of a decoded JSON document.
+func field(doc map[string]any, path string) any {
+	var cur any = doc
+	for _, p := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}

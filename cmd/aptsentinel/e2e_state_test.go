@@ -1,0 +1,136 @@
+package main
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+)
+
+// TestE2EStopRestoresKernel checks what the sensor leaves behind: while it
+// runs, its rules are loaded with its key and it holds the audit PID; after
+// SIGTERM it exits 0 with no rule of its key left, the PID released and
+// the enabled flag back as it was.
+func TestE2EStopRestoresKernel(t *testing.T) {
+	requireE2E(t)
+	before, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSensor(t)
+	during, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(during.PID) != s.cmd.Process.Pid || during.Enabled != 1 {
+		t.Errorf("while running: audit pid %d enabled %d, want pid %d enabled 1", during.PID, during.Enabled, s.cmd.Process.Pid)
+	}
+	if n := countRules(t, "aptsentinel"); n < 4 {
+		t.Errorf("while running: %d rules with key aptsentinel, want the execve, connect and exclusion rules", n)
+	}
+	s.stop()
+	after, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.PID != 0 || after.Enabled != before.Enabled {
+		t.Errorf("after stop: audit pid %d enabled %d, want pid 0 and enabled %d", after.PID, after.Enabled, before.Enabled)
+	}
+	if n := countRules(t, "aptsentinel"); n != 0 {
+		t.Errorf("after stop: %d rules with key aptsentinel left", n)
+	}
+	if !strings.Contains(s.logText(), "audit rules removed") {
+		t.Errorf("no stop log record; logs:\n%s", s.logText())
+	}
+}
+
+func countRules(t *testing.T, key string) int {
+	t.Helper()
+	rules, err := audit.ListRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rules {
+		if r.Key() == key {
+			n++
+		}
+	}
+	return n
+}
+
+// TestE2ERefusesWhenAuditPIDHeld: with another live consumer registered,
+// the sensor exits 1 naming its pid, and changes nothing.
+func TestE2ERefusesWhenAuditPIDHeld(t *testing.T) {
+	requireE2E(t)
+	holder := startSensor(t)
+	rulesBefore := countRules(t, "aptsentinel")
+	cmd := exec.Command(sensorBin, "run", "--output", "stdout")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !asExit(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("second sensor: err %v, want exit 1; output:\n%s", err, out)
+	}
+	pid := holder.cmd.Process.Pid
+	if !strings.Contains(string(out), "pid "+strconv.Itoa(pid)) && !strings.Contains(string(out), "PID "+strconv.Itoa(pid)) {
+		t.Errorf("the refusal does not name the holder (pid %d):\n%s", pid, out)
+	}
+	if n := countRules(t, "aptsentinel"); n != rulesBefore {
+		t.Errorf("the refused sensor changed the rules: %d, had %d", n, rulesBefore)
+	}
+	st, _ := audit.GetStatus()
+	if int(st.PID) != pid {
+		t.Errorf("audit pid is %d after the refusal, want the holder %d", st.PID, pid)
+	}
+}
+
+// TestE2EUsageErrors: bad flags are refused with exit 2 and a message that
+// names the flag, before anything touches the kernel.
+func TestE2EUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--output", "syslog"}, "--output"},
+		{[]string{"run", "--cache-size", "3"}, "--cache-size"},
+		{[]string{"run", "--log-level", "loud"}, "--log-level"},
+		{[]string{"run", "--parent-wait", "5s"}, "--parent-wait"},
+		{[]string{"run", "extra"}, "unexpected argument"},
+		{[]string{"frobnicate"}, "unknown command"},
+	}
+	for _, c := range cases {
+		out, err := exec.Command(sensorBin, c.args...).CombinedOutput()
+		var ee *exec.ExitError
+		if !asExit(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: err %v, output %q; want exit 2 naming %q", c.args, err, out, c.want)
+		}
+	}
+	out, err := exec.Command(sensorBin, "help", "run").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--cache-size") || !strings.Contains(string(out), "SIGTERM") {
+		t.Errorf("help run: %v\n%s", err, out)
+	}
+}
+
+// TestE2ENotRoot: an unprivileged user gets one clear line and exit 1.
+func TestE2ENotRoot(t *testing.T) {
+	requireE2E(t)
+	cmd := exec.Command(sensorBin, "run", "--output", "stdout")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !asExit(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "root") {
+		t.Errorf("as nobody: err %v, output %q; want exit 1 and a message about root", err, out)
+	}
+	if strings.Contains(string(out), "panic") || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 {
+		t.Errorf("want one line, got:\n%s", out)
+	}
+}
+
+func asExit(err error, ee **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	*ee = e
+	return ok
+}

@@ -1,0 +1,90 @@
+package sensor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+)
+
+// probeBinary is exec'd once at start; its exec event proves that rules are
+// installed and records flow from the kernel through the whole pipeline.
+// The sensor's own syscalls are excluded from audit, its children's are not.
+const probeBinary = "/bin/true"
+
+// startProbe execs the probe and returns a channel that gets an error if
+// its event does not come back within the ready timeout (nil once ready).
+func (s *sensor) startProbe(ctx context.Context) <-chan error {
+	out := make(chan error, 1)
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	s.probe = "aptsentinel-ready-probe-" + hex.EncodeToString(nonce)
+	go func() {
+		if err := exec.CommandContext(ctx, probeBinary, s.probe).Run(); err != nil && ctx.Err() == nil {
+			out <- fmt.Errorf("readiness probe: running %s: %w", probeBinary, err)
+			return
+		}
+		t := time.NewTimer(s.cfg.ReadyTimeout)
+		defer t.Stop()
+		select {
+		case <-s.ready:
+			out <- nil
+		case <-ctx.Done():
+		case <-t.C:
+			out <- fmt.Errorf("no audit event arrived within %s of installing the rules "+
+				"(is another program filtering audit, or is audit disabled by the audit=0 boot parameter?)", s.cfg.ReadyTimeout)
+		}
+	}()
+	return out
+}
+
+// checkProbe logs "ready" when the probe's exec comes through.
+func (s *sensor) checkProbe(e *audit.Exec) {
+	if s.probe == "" || len(e.Args) != 2 || e.Args[1] != s.probe {
+		return
+	}
+	s.probe = ""
+	close(s.ready)
+	st := s.sess.Stats()
+	s.log.Info("ready",
+		"version", s.cfg.Version,
+		"host_id", s.host.ID,
+		"processes", s.tree.Len(),
+		"audit_records", st.Messages,
+	)
+}
+
+// logHealth logs counters when they moved, at warn level when something
+// was lost: the kernel dropped records, the connector overran, the cache
+// evicted entities or an event's process could not be resolved.
+func (s *sensor) logHealth() {
+	lost, err := s.sess.Lost()
+	if err != nil {
+		s.log.Warn("reading the kernel's audit lost counter", "err", err.Error())
+	}
+	st := s.sess.Stats()
+	ls := s.lis.Stats()
+	s.asmMu.Lock()
+	as := s.asm.Stats()
+	s.asmMu.Unlock()
+	es := s.engine.Stats()
+	attrs := []any{
+		"execs", s.counts.Execs, "connects", s.counts.Connects, "forks", s.counts.Forks,
+		"exits", s.counts.Exits, "alerts", s.counts.Alerts, "alert_errors", s.counts.AlertErrors,
+		"kernel_lost", lost, "audit", st, "connector", ls, "assembler", as, "engine", es,
+		"cache_len", s.tree.Len(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats,
+	}
+	if s.counts == s.lastLog && lost == 0 {
+		return
+	}
+	s.lastLog = s.counts
+	if lost > 0 || s.counts.AlertErrors > 0 || s.res.stats.Unresolved > 0 {
+		s.log.Warn("health", attrs...)
+		return
+	}
+	s.log.Info("health", attrs...)
+}
