@@ -1,0 +1,255 @@
+package procfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultReceiveBuffer is the socket receive buffer Listen asks for when the
+// config gives none. A fork storm sends one 60-byte message (plus skb
+// overhead, several hundred bytes of buffer) per fork, exec and exit; 8 MiB
+// absorbs bursts of some ten thousand events while the reader is busy.
+const DefaultReceiveBuffer = 8 << 20
+
+// ackTimeout bounds the wait for the kernel's reply to LISTEN.
+const ackTimeout = 5 * time.Second
+
+// ListenConfig configures Listen.
+type ListenConfig struct {
+	// ReceiveBuffer is the socket receive buffer in bytes
+	// (SO_RCVBUFFORCE, which root may set above net.core.rmem_max).
+	// 0 means DefaultReceiveBuffer.
+	ReceiveBuffer int
+	// Logger receives warnings (overruns, malformed messages). nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// ListenerStats counts what the listener saw. Nothing is dropped without
+// being counted here.
+type ListenerStats struct {
+	Messages  uint64 // netlink messages from the proc connector
+	Forks     uint64 // Fork events emitted
+	Execs     uint64 // Exec events emitted
+	Exits     uint64 // Exit events emitted
+	Comms     uint64 // Comm events emitted
+	Threads   uint64 // events about threads, dropped (see Event)
+	Other     uint64 // uid, gid, sid, ptrace, coredump, acks: not decoded
+	Malformed uint64 // messages that failed to parse, dropped and logged
+	// ChildGone counts Fork events whose child could not be read from /proc
+	// (Fork.Exact false).
+	ChildGone uint64
+	// Overruns counts ENOBUFS from the socket: the kernel dropped events
+	// because the receive buffer was full. Each overrun loses an unknown
+	// number of events.
+	Overruns uint64
+}
+
+// Listener receives process events from the kernel's proc connector
+// (NETLINK_CONNECTOR, CN_IDX_PROC; drivers/connector/cn_proc.c).
+// It needs CAP_NET_ADMIN in the initial user namespace and works only in the
+// initial network namespace.
+type Listener struct {
+	fs   FS
+	conn *netlink.Conn
+	log  *slog.Logger
+
+	// pending holds events that arrived while Listen waited for the LISTEN
+	// reply; Run emits them first.
+	pending []Event
+	offsets clockOffsets
+	seq     uint32
+
+	stats struct {
+		messages, forks, execs, exits, comms, threads, other, malformed, childGone, overruns atomic.Uint64
+	}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Listen opens a proc connector socket, subscribes to process events and
+// waits for the kernel to confirm. Events are queued in the socket from then
+// on; call Run to receive them and Close to unsubscribe.
+func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
+	conn, err := netlink.Dial(unix.NETLINK_CONNECTOR, nil)
+	if err != nil {
+		return nil, fmt.Errorf("procfs: proc connector: dial: %w", err)
+	}
+	l := newListener(fs, conn, cfg)
+	size := cfg.ReceiveBuffer
+	if size == 0 {
+		size = DefaultReceiveBuffer
+	}
+	if err := conn.SetReadBuffer(size); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("procfs: proc connector: set receive buffer to %d: %w", size, err)
+	}
+	if err := conn.JoinGroup(cnIdxProc); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("procfs: proc connector: join group %d: %w", cnIdxProc, err)
+	}
+	if err := l.subscribe(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func newListener(fs FS, conn *netlink.Conn, cfg ListenConfig) *Listener {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Listener{fs: fs, conn: conn, log: log.With("component", "proc connector")}
+}
+
+// send sends one multicast control operation.
+func (l *Listener) send(op uint32) (seq, ack uint32, err error) {
+	l.seq++
+	seq, ack = l.seq, uint32(time.Now().UnixNano())
+	data, err := mcastRequest(op, seq, ack)
+	if err != nil {
+		return 0, 0, err
+	}
+	// The connector ignores the netlink type; NLMSG_DONE is what the kernel
+	// itself uses for connector messages.
+	_, err = l.conn.Send(netlink.Message{Header: netlink.Header{Type: netlink.Done, Sequence: seq}, Data: data})
+	if err != nil {
+		return 0, 0, fmt.Errorf("procfs: proc connector: send op %d: %w", op, err)
+	}
+	return seq, ack, nil
+}
+
+// subscribe sends LISTEN and waits for the reply: a PROC_EVENT_NONE whose
+// cn_msg carries our ack + 1 (cn_proc_ack). The reply is multicast, so the
+// ack number, a per-request nonce, tells ours from other listeners'. Its seq
+// is no help: send_msg in cn_proc.c overwrites it with a per-CPU counter.
+func (l *Listener) subscribe() error {
+	_, ack, err := l.send(mcastListen)
+	if err != nil {
+		return err
+	}
+	if err := l.conn.SetReadDeadline(time.Now().Add(ackTimeout)); err != nil {
+		return fmt.Errorf("procfs: proc connector: set deadline: %w", err)
+	}
+	defer l.conn.SetReadDeadline(time.Time{})
+	for {
+		msgs, err := l.conn.Receive()
+		if errors.Is(err, unix.ENOBUFS) {
+			l.stats.overruns.Add(1)
+			continue
+		}
+		if isTimeout(err) {
+			// cn_proc_ack sends nothing when the request was refused and
+			// there is no other listener, so silence means refusal.
+			return fmt.Errorf("procfs: proc connector: no reply to LISTEN within %v (refused? it needs CAP_NET_ADMIN in the initial namespaces): %w", ackTimeout, err)
+		}
+		if err != nil {
+			return fmt.Errorf("procfs: proc connector: receive LISTEN reply: %w", err)
+		}
+		if err := l.refreshClock(); err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			ev, cn, ok, err := parseConnectorMessage(m.Data)
+			if err == nil && ok && ev.What == eventNone && cn.Ack == ack+1 {
+				if ev.AckErr != 0 {
+					return fmt.Errorf("procfs: proc connector: LISTEN refused: %w", unix.Errno(ev.AckErr))
+				}
+				l.log.Debug("subscribed")
+				return nil
+			}
+			if e, ok := l.handle(m); ok {
+				l.pending = append(l.pending, e)
+			}
+		}
+	}
+}
+
+// isTimeout reports whether err is a read deadline expiry.
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// Run receives events and passes each to emit, in the order the kernel sent
+// them, until ctx is done; then it returns nil. ENOBUFS (the kernel dropped
+// events on a full buffer) is counted and logged and Run goes on; any other
+// receive error ends Run. Run must not be called concurrently with itself;
+// call Close after Run returns.
+func (l *Listener) Run(ctx context.Context, emit func(Event)) error {
+	for _, e := range l.pending {
+		emit(e)
+	}
+	l.pending = nil
+	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
+		return fmt.Errorf("procfs: proc connector: clear deadline: %w", err)
+	}
+	// A read deadline in the past wakes the blocked Receive when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	for {
+		msgs, err := l.conn.Receive()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			n := l.stats.overruns.Add(1)
+			l.log.Warn("receive buffer overrun: the kernel dropped process events", "overruns", n)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("procfs: proc connector: receive: %w", err)
+		}
+		if err := l.refreshClock(); err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if e, ok := l.handle(m); ok {
+				emit(e)
+			}
+		}
+	}
+}
+
+func (l *Listener) refreshClock() error {
+	o, err := readClockOffsets()
+	if err != nil {
+		return err
+	}
+	l.offsets = o
+	return nil
+}
+
+// Stats returns the counters so far. It is safe to call while Run runs.
+func (l *Listener) Stats() ListenerStats {
+	s := &l.stats
+	return ListenerStats{
+		Messages: s.messages.Load(), Forks: s.forks.Load(), Execs: s.execs.Load(), Exits: s.exits.Load(),
+		Comms: s.comms.Load(), Threads: s.threads.Load(), Other: s.other.Load(), Malformed: s.malformed.Load(),
+		ChildGone: s.childGone.Load(), Overruns: s.overruns.Load(),
+	}
+}
+
+// Close unsubscribes (PROC_CN_MCAST_IGNORE: the kernel keeps a count of
+// listeners and stops building events when it drops to zero) and closes the
+// socket. Later calls return the first call's result.
+func (l *Listener) Close() error {
+	l.closeOnce.Do(func() {
+		_, _, sendErr := l.send(mcastIgnore)
+		closeErr := l.conn.Close()
+		if closeErr != nil {
+			closeErr = fmt.Errorf("procfs: proc connector: close: %w", closeErr)
+		}
+		l.closeErr = errors.Join(sendErr, closeErr)
+	})
+	return l.closeErr
+}

@@ -1,0 +1,243 @@
+package procfs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// startListener subscribes to the real proc connector and runs the listener
+// until the test ends. Events go to the returned channel.
+func startListener(t *testing.T) (*Listener, <-chan Event) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the proc connector needs root (CAP_NET_ADMIN)")
+	}
+	fs := realFS(t)
+	l, err := Listen(fs, ListenConfig{})
+	if errors.Is(err, unix.EPROTONOSUPPORT) {
+		t.Skipf("kernel without the proc connector: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan Event, 1<<16)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := l.Run(ctx, func(e Event) { events <- e }); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		if err := l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return l, events
+}
+
+// collect gathers events until done says it has seen enough, or fails the
+// test after a timeout.
+func collect(t *testing.T, events <-chan Event, done func([]Event) bool) []Event {
+	t.Helper()
+	var got []Event
+	timeout := time.After(10 * time.Second)
+	for !done(got) {
+		select {
+		case e := <-events:
+			got = append(got, e)
+		case <-timeout:
+			t.Fatalf("timed out after %d events", len(got))
+		}
+	}
+	return got
+}
+
+func forkOf(events []Event, child int) (Fork, bool) {
+	for _, e := range events {
+		if f, ok := e.(Fork); ok && f.ChildPID == child {
+			return f, true
+		}
+	}
+	return Fork{}, false
+}
+
+func childrenOf(events []Event, parent int) []Fork {
+	var out []Fork
+	for _, e := range events {
+		if f, ok := e.(Fork); ok && f.ParentPID == parent {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func exited(events []Event, pid int) (Exit, bool) {
+	for _, e := range events {
+		if x, ok := e.(Exit); ok && x.PID == pid {
+			return x, true
+		}
+	}
+	return Exit{}, false
+}
+
+func execed(events []Event, pid int) bool {
+	for _, e := range events {
+		if x, ok := e.(Exec); ok && x.PID == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRealConnectorShellAndBackgroundChild runs sh -c 'sleep 0.1 & wait' and
+// expects fork, exec and exit of both the shell and the sleep.
+func TestRealConnectorShellAndBackgroundChild(t *testing.T) {
+	l, events := startListener(t)
+	cmd := exec.Command("/bin/sh", "-c", "sleep 0.1 & wait")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	sh := cmd.Process.Pid
+	got := collect(t, events, func(ev []Event) bool {
+		kids := childrenOf(ev, sh)
+		if len(kids) == 0 {
+			return false
+		}
+		_, shDone := exited(ev, sh)
+		_, sleepDone := exited(ev, kids[0].ChildPID)
+		return shDone && sleepDone
+	})
+
+	shFork, ok := forkOf(got, sh)
+	if !ok || shFork.ParentPID != os.Getpid() {
+		t.Errorf("fork of sh %d: %+v (found %v), want parent %d", sh, shFork, ok, os.Getpid())
+	}
+	if !execed(got, sh) {
+		t.Errorf("no exec event for sh %d", sh)
+	}
+	kids := childrenOf(got, sh)
+	if len(kids) != 1 {
+		t.Fatalf("sh forked %d children, want 1 (sleep): %+v", len(kids), kids)
+	}
+	sleep := kids[0]
+	if !execed(got, sleep.ChildPID) {
+		t.Errorf("no exec event for sleep %d", sleep.ChildPID)
+	}
+	if sleep.Exact && sleep.Child.PPID != sh {
+		t.Errorf("sleep read from /proc with ppid %d, want %d", sleep.Child.PPID, sh)
+	}
+	if x, _ := exited(got, sh); x.ExitCode != 0 || x.ParentPID != os.Getpid() {
+		t.Errorf("sh exit = %+v, want code 0, parent %d", x, os.Getpid())
+	}
+	if x, _ := exited(got, sleep.ChildPID); x.ParentPID != sh {
+		t.Errorf("sleep exit = %+v, want parent %d", x, sh)
+	}
+	// The events are recent: wall time within a minute of now.
+	if d := time.Since(shFork.Time); d < 0 || d > time.Minute {
+		t.Errorf("fork time %v is %v from now", shFork.Time, d)
+	}
+	st := l.Stats()
+	if st.Forks < 2 || st.Execs < 2 || st.Exits < 2 || st.Messages < st.Forks+st.Execs+st.Exits {
+		t.Errorf("stats %+v: want at least 2 forks, execs, exits", st)
+	}
+}
+
+// TestRealConnectorForkWithoutExec checks that a fork that never execs (a
+// subshell, like apt's hook runner) is reported with its parent's comm.
+func TestRealConnectorForkWithoutExec(t *testing.T) {
+	_, events := startListener(t)
+	cmd := exec.Command("/bin/sh", "-c", "( sleep 0.2; true ) ; true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	sh := cmd.Process.Pid
+	got := collect(t, events, func(ev []Event) bool {
+		_, done := exited(ev, sh)
+		return done
+	})
+	kids := childrenOf(got, sh)
+	if len(kids) != 1 {
+		t.Fatalf("sh forked %d children, want 1 (the subshell): %+v", len(kids), kids)
+	}
+	sub := kids[0]
+	if !sub.Exact || sub.Child.Comm != "sh" || sub.Child.PPID != sh {
+		t.Errorf("subshell fork = %+v, want exact, comm sh, ppid %d", sub, sh)
+	}
+	if execed(got, sub.ChildPID) {
+		t.Errorf("subshell %d exec'd", sub.ChildPID)
+	}
+	if grandkids := childrenOf(got, sub.ChildPID); len(grandkids) != 1 || !execed(got, grandkids[0].ChildPID) {
+		t.Errorf("subshell children %+v: want one that execs sleep", grandkids)
+	}
+}
+
+// TestRealConnectorStartTimeMatchesProc checks the fork's StartTime against
+// a later read of /proc, and the timestamp-based approximation against both.
+func TestRealConnectorStartTimeMatchesProc(t *testing.T) {
+	_, events := startListener(t)
+	cmd := exec.Command("/bin/sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	pid := cmd.Process.Pid
+	got := collect(t, events, func(ev []Event) bool {
+		_, ok := forkOf(ev, pid)
+		return ok
+	})
+	f, _ := forkOf(got, pid)
+	later, err := realFS(t).Proc(pid).Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Exact || f.Child.StartTime != later.StartTime {
+		t.Errorf("fork StartTime %d (exact %v), /proc now says %d", f.Child.StartTime, f.Exact, later.StartTime)
+	}
+	offsets, err := readClockOffsets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	approx := offsets.startTicks(f.TimestampNS)
+	if approx < later.StartTime || approx > later.StartTime+1 {
+		t.Errorf("approximate start %d, exact %d: want exact or one above", approx, later.StartTime)
+	}
+}
+
+// TestRealConnectorOverrunsAreCounted fills a tiny receive buffer while Run
+// is not reading and checks the loss is counted, not silent.
+func TestRealConnectorOverrunsAreCounted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the proc connector needs root (CAP_NET_ADMIN)")
+	}
+	l, err := Listen(realFS(t), ListenConfig{ReceiveBuffer: 4096, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range 100 {
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := l.Run(ctx, func(Event) {}); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Overruns == 0 {
+		t.Errorf("stats %+v: 300 events into a 4 KiB buffer, want an overrun counted", st)
+	}
+}
