@@ -167,6 +167,17 @@ func TestAssemblePassesOverStandaloneRecords(t *testing.T) {
 	}
 }
 
+func TestAssembleToleratesTrailingNUL(t *testing.T) {
+	var recs []Record
+	for _, r := range loadRecords(t, "connect-v4-econnrefused.txt") {
+		recs = append(recs, Record{Type: r.Type, Data: append(slices.Clone(r.Data), 0)})
+	}
+	events, errs, _ := assembleAll(t, recs)
+	if len(errs) != 0 || len(events) != 1 || events[0].(*Connect).Process.Exe != "/usr/bin/bash" {
+		t.Errorf("events %q errs %v", describeAll(events), errs)
+	}
+}
+
 func TestAssembleDoesNotKeepRecordData(t *testing.T) {
 	// The caller reuses its receive buffer: scribble over each record after
 	// Push and check the event is intact.
