@@ -110,7 +110,9 @@ func ParseStat(b []byte) (Stat, error) {
 
 // Stat reads and parses /proc/<pid>/stat.
 func (p Proc) Stat() (Stat, error) {
-	b, err := p.readFile("stat")
+	buf := statBufs.Get().(*[maxStatLen]byte)
+	defer statBufs.Put(buf)
+	b, err := p.readStatFile(buf)
 	if err != nil {
 		return Stat{}, err
 	}
