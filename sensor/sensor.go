@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -131,7 +132,12 @@ func newSensor(cfg Config) (*sensor, error) {
 // the sensor (an apt already running) are known.
 func (s *sensor) scan() error {
 	procs, err := s.fs.Scan()
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrPermission) && len(procs) > 0:
+		// Some entries (pid 1's exe, in a sandbox) may be closed even to
+		// root; the processes are still known by pid, start time and comm.
+		s.log.Warn("scanning /proc: some entries unreadable", "err", err.Error())
+	case err != nil:
 		return fmt.Errorf("scanning /proc: %w", err)
 	}
 	for _, p := range procs {

@@ -29,6 +29,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// 0755: TestE2ENotRoot runs the binary as nobody.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	sensorBin = filepath.Join(dir, "aptsentinel")
 	build := exec.Command("go", "build", "-o", sensorBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
