@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/internal/audittest"
 )
 
 // The end-to-end tests build the real binary and run it against the real
@@ -41,9 +43,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building aptsentinel:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	audittest.Main(func() int {
+		defer os.RemoveAll(dir)
+		return m.Run()
+	})
 }
 
 // requireE2E skips (or, under CI=true, fails) when the machine cannot run
