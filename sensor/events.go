@@ -89,9 +89,10 @@ func ecsProcessOf(p, parent *Proc) rules.Process {
 }
 
 func (s *sensor) writeAlert(m rules.Match) {
-	line, err := NewAlert(m, s.host, time.Now()).MarshalLine()
+	a := NewAlert(m, s.host, time.Now())
+	line, err := a.MarshalLine()
 	if err == nil {
-		err = s.cfg.Output.WriteAlert(line)
+		err = s.cfg.Output.WriteAlert(&a, line)
 	}
 	if err != nil {
 		s.counts.AlertErrors++

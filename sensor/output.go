@@ -7,10 +7,11 @@ import (
 	"sync"
 )
 
-// AlertWriter delivers alert lines. Write gets one JSON document without a
-// trailing newline and must not keep the slice.
+// AlertWriter delivers alerts. WriteAlert gets the alert and its JSON line
+// (one document, no trailing newline); it must not keep the slice. A writer
+// for a structured sink (the journal) takes its fields from a.
 type AlertWriter interface {
-	WriteAlert(line []byte) error
+	WriteAlert(a *Alert, line []byte) error
 }
 
 // LineWriter writes each alert as one line to an io.Writer (stdout), and
@@ -26,7 +27,7 @@ func NewLineWriter(w io.Writer) *LineWriter {
 }
 
 // WriteAlert writes line and a newline, and flushes.
-func (l *LineWriter) WriteAlert(line []byte) error {
+func (l *LineWriter) WriteAlert(_ *Alert, line []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Write(line)

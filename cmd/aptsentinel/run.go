@@ -17,6 +17,7 @@ import (
 // runOptions are the flags of `aptsentinel run`.
 type runOptions struct {
 	fs            *flag.FlagSet
+	config        string
 	output        string
 	logLevel      string
 	cacheSize     int
@@ -45,6 +46,7 @@ func runFlags(stderr io.Writer) *runOptions {
 	o := &runOptions{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
 	f := o.fs
 	f.SetOutput(stderr)
+	f.StringVar(&o.config, "config", "", "read settings from this file (\"name = value\" lines, names as these flags); flags given here win")
 	f.StringVar(&o.output, "output", "stdout", "where alerts go: stdout")
 	f.StringVar(&o.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
 	f.IntVar(&o.cacheSize, "cache-size", sensor.DefaultCacheSize, "processes kept in the process cache (min 64)")
@@ -77,6 +79,11 @@ func (o *runOptions) parse(args []string) error {
 	}
 	if o.fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q (run takes only flags)", o.fs.Arg(0))}
+	}
+	if o.config != "" {
+		if err := applyConfigFile(o.fs, o.config); err != nil {
+			return usageError{err.Error()}
+		}
 	}
 	switch {
 	case o.output != "stdout":
@@ -121,8 +128,13 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "aptsentinel run: must run as root: it installs kernel audit rules (CAP_AUDIT_CONTROL) and reads every process's /proc entries")
 		return 1
 	}
+	out, err := newOutput(o.output, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
+		return 1
+	}
 	cfg := sensor.Config{
-		Output:        sensor.NewLineWriter(stdout),
+		Output:        out,
 		Logger:        log,
 		CacheSize:     o.cacheSize,
 		AuditKey:      o.auditKey,
@@ -131,7 +143,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		ParentWait:    o.parentWait,
 		Version:       version,
 	}
-	err := sensor.Run(ctx, cfg)
+	err = sensor.Run(ctx, cfg)
 	if err != nil {
 		log.Error("sensor stopped", "err", err.Error())
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)

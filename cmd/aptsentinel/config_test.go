@@ -1,0 +1,53 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		args    []string
+		wantErr string
+		check   func(o *runOptions) bool
+	}{
+		{name: "settings apply", file: "# comment\n\ncache-size = 4096\nlog-level = \"debug\"\n",
+			check: func(o *runOptions) bool { return o.cacheSize == 4096 && o.logLevel == "debug" }},
+		{name: "command line wins", file: "cache-size = 4096\n", args: []string{"--cache-size", "128"},
+			check: func(o *runOptions) bool { return o.cacheSize == 128 }},
+		{name: "unknown setting", file: "cache_size = 4096\n", wantErr: `:1: unknown setting "cache_size"`},
+		{name: "no equals", file: "\ncache-size 4096\n", wantErr: `:2: want "name = value"`},
+		{name: "bad value", file: "cache-size = lots\n", wantErr: `:1: cache-size = "lots"`},
+		{name: "validated like flags", file: "cache-size = 3\n", wantErr: "--cache-size 3"},
+		{name: "duplicate", file: "output = stdout\noutput = stdout\n", wantErr: `:2: "output" is already set on line 1`},
+		{name: "no recursion", file: "config = /etc/other\n", wantErr: `unknown setting "config"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "aptsentinel.conf")
+			if err := os.WriteFile(path, []byte(tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o := runFlags(io.Discard)
+			err := o.parse(append([]string{"--config", path}, tt.args...))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(o) {
+				t.Fatalf("err = %v, options %+v", err, o)
+			}
+		})
+	}
+	o := runFlags(io.Discard)
+	if err := o.parse([]string{"--config", "/nonexistent/aptsentinel.conf"}); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing config file: err = %v", err)
+	}
+}
