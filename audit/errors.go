@@ -8,7 +8,7 @@ import (
 // ErrPermission is returned when the kernel refuses audit control: the
 // sensor needs root (CAP_AUDIT_CONTROL) in the initial user and PID
 // namespace. It wraps the kernel's EPERM.
-var ErrPermission = errors.New("audit: permission denied: run as root (needs CAP_AUDIT_CONTROL in the initial namespaces)")
+var ErrPermission = errors.New("permission denied: run as root (needs CAP_AUDIT_CONTROL in the initial namespaces)")
 
 // ErrLocked is returned when audit is locked (enabled == 2, `auditctl -e 2`):
 // no rule or setting can change until reboot, so nothing is touched.

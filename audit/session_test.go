@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -490,5 +492,53 @@ func TestOpenFailsWhileAnotherProcessHoldsPID(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenAsUnprivilegedUser runs Open in a child process as uid 65534:
+// the kernel refuses AUDIT_GET with EPERM, and Open must say to run as root.
+func TestOpenAsUnprivilegedUser(t *testing.T) {
+	requireAudit(t)
+	before := restoreKernel(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test binary sits in a 0700 build directory: copy it where nobody
+	// can run it.
+	dir, err := os.MkdirTemp("", "aptsentinel-audit-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "audit.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), helperEnv+"=open")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("child as uid 65534: %v, output %q; want exit 3 (ErrPermission)", err, out)
+	}
+	if !strings.Contains(string(out), "run as root") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+		t.Errorf("error is not one clear line: %q", out)
+	}
+	after, err := GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Enabled != before.Enabled || len(rulesWithKey(t, testKey)) != 0 {
+		t.Error("unprivileged Open changed the kernel")
 	}
 }

@@ -1,0 +1,105 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestRecordData(t *testing.T) {
+	tests := map[string]string{
+		"audit(1.0:1): a=b\x00": "audit(1.0:1): a=b",
+		"audit(1.0:1): a=b":     "audit(1.0:1): a=b",
+		"\x00\x00":              "",
+		"":                      "",
+	}
+	for in, want := range tests {
+		if got := string(recordData([]byte(in))); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestIsRecord(t *testing.T) {
+	for typ, want := range map[uint16]bool{
+		nlmsgError: false, nlmsgDone: false, nlmsgNoop: false, TypeReplace: false,
+		TypeSyscall: true, TypeExecve: true, TypeSockaddr: true, TypeEOE: true,
+	} {
+		if isRecord(typ) != want {
+			t.Errorf("isRecord(%d) = %v", typ, !want)
+		}
+	}
+}
+
+// TestStreamDropsForgedRecords sends a fake SYSCALL record to the data
+// socket from another userspace netlink socket (any local process may
+// unicast to a port id): it must be counted as foreign, never delivered.
+func TestStreamDropsForgedRecords(t *testing.T) {
+	s, forger := forgeryPair(t)
+	if err := forger([]byte("audit(1.0:1): arch=c000003e syscall=59 success=yes")); err != nil {
+		t.Skipf("cannot unicast between netlink audit sockets here: %v", err)
+	}
+	s.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := s.receive(); !errors.Is(err, errSkip) {
+		t.Fatalf("forged datagram: %v, want errSkip", err)
+	}
+	if st := s.stats(); st.Foreign != 1 || st.Messages != 0 {
+		t.Errorf("stats %+v, want 1 foreign and no message", st)
+	}
+}
+
+// forgeryPair opens a data socket and a function that sends it a SYSCALL
+// datagram with payload from a second, userspace, audit socket.
+func forgeryPair(tb testing.TB) (*stream, func(payload []byte) error) {
+	tb.Helper()
+	s, err := openStream(1 << 20)
+	if err != nil {
+		tb.Skipf("no audit netlink socket: %v", err)
+	}
+	tb.Cleanup(func() { s.close() })
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_AUDIT)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { unix.Close(fd) })
+	to := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: s.conn.PID()}
+	send := func(payload []byte) error {
+		b := make([]byte, nlmsgHeaderLen+len(payload))
+		binary.NativeEndian.PutUint32(b[0:], uint32(len(b)))
+		binary.NativeEndian.PutUint16(b[4:], TypeSyscall)
+		copy(b[nlmsgHeaderLen:], payload)
+		return unix.Sendto(fd, b, 0, to)
+	}
+	return s, send
+}
+
+// BenchmarkStreamReceive measures the receive path (poller, recvfrom,
+// header decode, sender check) per datagram; the datagrams come from a
+// userspace socket, so each ends as a counted foreign drop.
+func BenchmarkStreamReceive(b *testing.B) {
+	s, forger := forgeryPair(b)
+	payload := make([]byte, 400) // about one SYSCALL record
+	const batch = 256
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	b.StopTimer()
+	for done := 0; done < b.N; {
+		n := min(batch, b.N-done)
+		for range n {
+			if err := forger(payload); err != nil {
+				b.Skipf("send: %v", err)
+			}
+		}
+		b.StartTimer()
+		for range n {
+			if _, err := s.receive(); !errors.Is(err, errSkip) {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		done += n
+	}
+}
