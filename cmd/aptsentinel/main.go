@@ -19,6 +19,7 @@ const usage = `aptsentinel - catch APT package-manager backdoors as they happen
 
 Usage:
   aptsentinel run [flags]     run the sensor in the foreground (root)
+  aptsentinel selftest        prove the detection chain on this host (root)
   aptsentinel version         print the version
   aptsentinel help [command]  show help
 
@@ -46,12 +47,20 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return runCommand(ctx, rest, stdout, stderr)
+	case "selftest":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return selftestCommand(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "aptsentinel %s\n", version)
 		return 0
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] == "run" {
 			runFlags(io.Discard).usage(stdout)
+			return 0
+		}
+		if len(rest) > 0 && rest[0] == "selftest" {
+			selftestFlags(io.Discard).usage(stdout)
 			return 0
 		}
 		fmt.Fprint(stdout, usage)
