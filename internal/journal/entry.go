@@ -37,6 +37,24 @@ func (e *Entry) Reset() {
 // end its field early and start another (an argv holding "\nPRIORITY=0"
 // stays one value).
 func (e *Entry) Add(name, value string) {
+	addField(e, name, value, hasControl(value) || !utf8.ValidString(value))
+}
+
+// AddBytes is Add for a value held in a byte slice (an alert's JSON line);
+// the bytes are copied.
+func (e *Entry) AddBytes(name string, value []byte) {
+	addField(e, name, value, hasControl(value) || !utf8.Valid(value))
+}
+
+// AddInt appends name with the decimal value v.
+func (e *Entry) AddInt(name string, v int64) {
+	var tmp [20]byte
+	addField(e, name, strconv.AppendInt(tmp[:0], v, 10), false)
+}
+
+// addField is Add and AddBytes in one: generic so that a []byte value is
+// never converted (copied) to a string on the way.
+func addField[T string | []byte](e *Entry, name string, value T, lengthForm bool) {
 	if e.err != nil {
 		return
 	}
@@ -54,7 +72,7 @@ func (e *Entry) Add(name, value string) {
 	}
 	e.fields++
 	e.buf = append(e.buf, name...)
-	if !needsLengthForm(value) {
+	if !lengthForm {
 		e.buf = append(e.buf, '=')
 		e.buf = append(e.buf, value...)
 		e.buf = append(e.buf, '\n')
@@ -64,20 +82,6 @@ func (e *Entry) Add(name, value string) {
 	e.buf = binary.LittleEndian.AppendUint64(e.buf, uint64(len(value)))
 	e.buf = append(e.buf, value...)
 	e.buf = append(e.buf, '\n')
-}
-
-// AddBytes is Add for a value held in a byte slice (an alert's JSON line);
-// the bytes are copied.
-func (e *Entry) AddBytes(name string, value []byte) {
-	// The conversion does not allocate: Add only reads the string while
-	// appending it (the compiler keeps the temporary on the stack).
-	e.Add(name, string(value))
-}
-
-// AddInt appends name with the decimal value v.
-func (e *Entry) AddInt(name string, v int64) {
-	var tmp [20]byte
-	e.AddBytes(name, strconv.AppendInt(tmp[:0], v, 10))
 }
 
 // Len returns the encoded size so far.
@@ -95,19 +99,15 @@ func (e *Entry) Bytes() ([]byte, error) {
 	return e.buf, nil
 }
 
-// needsLengthForm reports whether v cannot be sent as NAME=value: it holds a
-// newline (which would end the field), another control character or
-// invalid UTF-8 (binary data, which journalctl shows as a blob either way).
-func needsLengthForm(v string) bool {
-	ascii := true
+// hasControl reports whether v holds a newline (which would end the field)
+// or another control character but tab. With invalid UTF-8 (binary, which
+// journalctl shows as a blob either way) such a value goes in the
+// length-prefixed form.
+func hasControl[T string | []byte](v T) bool {
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < 0x20 && c != '\t' || c == 0x7f {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
 			return true
 		}
-		if c >= 0x80 {
-			ascii = false
-		}
 	}
-	return !ascii && !utf8.ValidString(v)
+	return false
 }

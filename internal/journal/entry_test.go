@@ -104,11 +104,11 @@ func FuzzEntryRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeEntry(b)
+		got, err := Parse(b)
 		if err != nil {
 			t.Fatalf("decode %q: %v", b, err)
 		}
-		want := [][2]string{{"MESSAGE", v1}, {"APTSENTINEL_ARG", v2}, {"PRIORITY", "4"}}
+		want := []Field{{"MESSAGE", v1}, {"APTSENTINEL_ARG", v2}, {"PRIORITY", "4"}}
 		if len(got) != len(want) {
 			t.Fatalf("decoded %d fields, want 3: %q", len(got), got)
 		}
@@ -120,23 +120,23 @@ func FuzzEntryRoundTrip(f *testing.F) {
 	})
 }
 
-// FuzzDecodeEntry runs the test decoder on arbitrary bytes: it must refuse
-// or parse, never panic (it is the yardstick the other tests trust).
-func FuzzDecodeEntry(f *testing.F) {
+// FuzzParse runs Parse on arbitrary bytes: it must refuse or parse, never
+// panic, and what it parses must survive a re-encoding.
+func FuzzParse(f *testing.F) {
 	f.Add([]byte("A=b\n"))
 	f.Add([]byte("A\n\x01\x00\x00\x00\x00\x00\x00\x00x\n"))
 	f.Add([]byte("A\n\xff\xff\xff\xff\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fields, err := decodeEntry(b)
+		fields, err := Parse(b)
 		if err != nil {
 			return
 		}
 		var e Entry
 		for _, fv := range fields {
-			if !ValidName(fv[0]) {
+			if !ValidName(fv.Name) {
 				return
 			}
-			e.Add(fv[0], fv[1])
+			e.Add(fv.Name, fv.Value)
 		}
 		if len(fields) == 0 {
 			return
@@ -145,7 +145,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			return // too many or too large fields: refused, fine
 		}
-		again, err := decodeEntry(re)
+		again, err := Parse(re)
 		if err != nil || len(again) != len(fields) {
 			t.Fatalf("re-encoded %q does not decode to the same %d fields: %v", re, len(fields), err)
 		}
