@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -107,9 +108,11 @@ func selftestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "FAIL: must run as root: the self-test reads the kernel's audit state, may run the sensor and creates a network namespace")
 		return 1
 	}
-	st := &selftest{timeout: o.timeout, stderr: stderr}
+	// The in-process sensor writes to stderr from its own goroutines.
+	errOut := &lockedWriter{w: stderr}
+	st := &selftest{timeout: o.timeout, stderr: errOut}
 	if o.verbose {
-		st.verbose = stderr
+		st.verbose = errOut
 	}
 	res, err := st.run(ctx)
 	if err != nil {
@@ -138,3 +141,16 @@ func roundLatency(d time.Duration) time.Duration {
 
 // sensorName says which sensor raised the alert.
 func serviceName(pid uint32) string { return "service pid " + strconv.FormatUint(uint64(pid), 10) }
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// Write writes p to w, one writer at a time.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

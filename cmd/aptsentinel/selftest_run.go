@@ -77,7 +77,7 @@ func (st *selftest) trigger(ctx context.Context) (triggerReport, error) {
 
 // timeoutErr is the FAIL reason when no alert came in time.
 func timeoutErr(timeout time.Duration, rep triggerReport) error {
-	return fmt.Errorf("no alert within %s of the connect() to %s by pid %d (child of the staged shell pid %d, run by the staged apt pid %d)",
+	return fmt.Errorf("no alert within --timeout %s of the connect() to %s by pid %d (child of the staged shell pid %d, run by the staged apt pid %d)",
 		timeout, rep.dest, rep.connectPID, rep.shellPID, rep.aptPID)
 }
 

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+)
+
+// selftestRun is one finished `aptsentinel selftest`.
+type selftestRun struct {
+	stdout, stderr string
+	code           int
+	tmp            string // its TMPDIR, where it stages
+}
+
+// runSelftest runs the real binary's selftest with a private TMPDIR.
+func runSelftest(t *testing.T, args ...string) selftestRun {
+	t.Helper()
+	cmd, r := selftestCmd(t, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	r.code = exitStatus(t, err)
+	return r
+}
+
+func selftestCmd(t *testing.T, args ...string) (*exec.Cmd, selftestRun) {
+	t.Helper()
+	r := selftestRun{tmp: t.TempDir()}
+	cmd := exec.Command(sensorBin, append([]string{"selftest"}, args...)...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+r.tmp)
+	return cmd, r
+}
+
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case asExit(err, &ee):
+		return ee.ExitCode()
+	default:
+		t.Fatal(err)
+		return -1
+	}
+}
+
+// checkNothingLeft asserts that the self-test left nothing behind: no
+// staging directory, and (when no sensor of ours is running) no audit rule
+// of its key, the audit PID released and the enabled flag as found.
+func checkNothingLeft(t *testing.T, r selftestRun, before *audit.Status) {
+	t.Helper()
+	if left, _ := os.ReadDir(r.tmp); len(left) != 0 {
+		t.Errorf("the self-test left %d entries in its TMPDIR, first %s", len(left), left[0].Name())
+	}
+	if before == nil {
+		return
+	}
+	if n := countRules(t, "aptsentinel"); n != 0 {
+		t.Errorf("%d audit rules with key aptsentinel left", n)
+	}
+	st, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PID != 0 || st.Enabled != before.Enabled {
+		t.Errorf("after the self-test: audit pid %d enabled %d, want 0 and %d", st.PID, st.Enabled, before.Enabled)
+	}
+}
+
+func auditStatus(t *testing.T) *audit.Status {
+	t.Helper()
+	st, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+var passLine = regexp.MustCompile(`^PASS: alert raised [0-9.]+(ns|µs|ms|s) after connect\(\) \(sensor: (in-process|service pid [0-9]+)\)\n$`)
+
+// TestE2ESelftestInProcess: with no sensor running, selftest runs one
+// itself, sees its alert, and puts everything back.
+func TestE2ESelftestInProcess(t *testing.T) {
+	requireE2E(t)
+	before := auditStatus(t)
+	r := runSelftest(t)
+	if r.code != 0 || !passLine.MatchString(r.stdout) || !strings.Contains(r.stdout, "in-process") {
+		t.Errorf("exit %d, stdout %q; want exit 0 and a PASS line naming the in-process sensor\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Log(strings.TrimSpace(r.stdout))
+	checkNothingLeft(t, r, before)
+}
+
+// TestE2ESelftestTimeoutFails: an alert cannot come within 1ns of the
+// connect(): a real FAIL, exit 1, and still nothing left behind.
+func TestE2ESelftestTimeoutFails(t *testing.T) {
+	requireE2E(t)
+	before := auditStatus(t)
+	r := runSelftest(t, "--timeout", "1ns")
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: ") || !strings.Contains(r.stdout, "--timeout 1ns") ||
+		strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("exit %d, stdout %q; want exit 1 and one FAIL line naming --timeout 1ns\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	checkNothingLeft(t, r, before)
+}
+
+// TestE2ESelftestStdoutSensor: a running sensor that writes to stdout is
+// detected; selftest cannot read its alert back and says so, naming the
+// pids to look for, and the sensor's output has that very alert.
+func TestE2ESelftestStdoutSensor(t *testing.T) {
+	requireE2E(t)
+	s := startSensor(t)
+	n := s.alertCount()
+	r := runSelftest(t)
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: the running sensor (pid "+pid+") writes alerts to stdout") {
+		t.Fatalf("exit %d, stdout %q; want exit 1 and a FAIL naming the sensor pid %s and stdout\nstderr:\n%s", r.code, r.stdout, pid, r.stderr)
+	}
+	m := regexp.MustCompile(`process\.pid ([0-9]+) .*process\.parent\.pid ([0-9]+)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("the FAIL line names no shell pid: %q", r.stdout)
+	}
+	alerts := s.waitAlerts(n+1, 10*time.Second)
+	if len(alerts) <= n {
+		t.Fatalf("the running sensor wrote no alert for the self-test; logs:\n%s", s.logText())
+	}
+	a := alerts[n]
+	shell, _ := strconv.Atoi(m[1])
+	apt, _ := strconv.Atoi(m[2])
+	checks := map[string]any{
+		"process.pid": float64(shell), "process.parent.pid": float64(apt), "process.name": "sh",
+		"process.parent.name": "apt", "destination.ip": "2001:db8::1", "destination.port": 9.0,
+	}
+	for path, want := range checks {
+		if got := field(a.doc, path); got != want {
+			t.Errorf("alert %s = %v, want %v\n%s", path, got, want, a.raw)
+		}
+	}
+	checkNothingLeft(t, r, nil)
+}
+
+// TestE2ESelftestOtherAuditDaemon: another program holds the audit PID
+// (here a copy of the sensor under another name, a stand-in for auditd):
+// selftest fails naming it, and stages nothing.
+func TestE2ESelftestOtherAuditDaemon(t *testing.T) {
+	requireE2E(t)
+	impostor := filepath.Join(t.TempDir(), "fake-auditd")
+	b, err := os.ReadFile(sensorBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(impostor, b, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	holder := startHolder(t, impostor, "run", "--output", "stdout")
+	rulesBefore := countRules(t, "aptsentinel")
+	r := runSelftest(t)
+	want := "held by pid " + strconv.Itoa(holder.Process.Pid) + " (fake-auditd"
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: ") || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "nothing was staged") {
+		t.Errorf("exit %d, stdout %q; want exit 1 and a FAIL saying %q", r.code, r.stdout, want)
+	}
+	if n := countRules(t, "aptsentinel"); n != rulesBefore {
+		t.Errorf("the self-test changed the rules: %d, were %d", n, rulesBefore)
+	}
+	if st := auditStatus(t); int(st.PID) != holder.Process.Pid {
+		t.Errorf("audit pid %d after the self-test, want the holder %d", st.PID, holder.Process.Pid)
+	}
+	checkNothingLeft(t, r, nil)
+}
+
+// startHolder starts a sensor binary and waits for its "ready"; it is
+// stopped by SIGTERM (by its pid) at cleanup.
+func startHolder(t *testing.T, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", bin, err)
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("%s did not stop within 10s of SIGTERM", bin)
+		}
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"msg":"ready"`) {
+				ready <- true
+			}
+		}
+		ready <- false
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("%s exited before ready", bin)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s not ready after 30s", bin)
+	}
+	return cmd
+}
+
+// TestE2ESelftestInterrupted sends SIGINT as soon as the staging directory
+// appears: selftest fails with "interrupted" and removes what it staged. It
+// retries when the test won the race and had passed already.
+func TestE2ESelftestInterrupted(t *testing.T) {
+	requireE2E(t)
+	before := auditStatus(t)
+	for attempt := 1; attempt <= 5; attempt++ {
+		cmd, r := selftestCmd(t)
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if entries, _ := os.ReadDir(r.tmp); len(entries) > 0 {
+				break
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		r.code = exitStatus(t, cmd.Wait())
+		r.stdout = stdout.String()
+		checkNothingLeft(t, r, before)
+		if r.code == 0 {
+			t.Logf("attempt %d: the self-test had passed before SIGINT", attempt)
+			continue
+		}
+		if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: interrupted") {
+			t.Errorf("exit %d, stdout %q; want exit 1 and FAIL: interrupted", r.code, r.stdout)
+		}
+		return
+	}
+	t.Error("SIGINT never landed while the self-test ran (5 attempts)")
+}
+
+// TestE2ESelftestNotRoot: an unprivileged user gets one FAIL line and exit 1.
+func TestE2ESelftestNotRoot(t *testing.T) {
+	requireE2E(t)
+	cmd := exec.Command(sensorBin, "selftest")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if code := exitStatus(t, err); code != 1 || !strings.HasPrefix(string(out), "FAIL: must run as root") || strings.Count(string(out), "\n") != 1 {
+		t.Errorf("as nobody: exit %d, output %q; want exit 1 and one FAIL line about root", code, out)
+	}
+}
