@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +35,12 @@ audit rules (key "aptsentinel"), becomes the audit daemon (the audit PID) and
 reads every process's /proc entries. It refuses to start when another audit
 daemon (auditd, auditbeat, ...) holds the audit PID.
 
-Alerts are JSON lines (ECS field names). The sensor's own logs are slog JSON
-on stderr; a record with "msg":"ready" says rules are installed and audit
-events are flowing. On SIGINT or SIGTERM it removes its audit rules, releases
+Alerts are JSON lines (ECS field names). With --output stdout they go to
+stdout and the sensor's own logs are slog JSON on stderr; with --output
+journald both are journal entries (journalctl -t aptsentinel) and stderr
+only reports journal delivery trouble. A log record with "msg":"ready"
+(MESSAGE=ready in the journal) says rules are installed and audit events
+are flowing. On SIGINT or SIGTERM it removes its audit rules, releases
 the audit PID, restores the audit enabled flag and exits 0.
 
 Flags:
@@ -47,7 +51,7 @@ func runFlags(stderr io.Writer) *runOptions {
 	f := o.fs
 	f.SetOutput(stderr)
 	f.StringVar(&o.config, "config", "", "read settings from this file (\"name = value\" lines, names as these flags); flags given here win")
-	f.StringVar(&o.output, "output", "stdout", "where alerts go: stdout")
+	f.StringVar(&o.output, "output", "auto", "where alerts and logs go: journald, stdout (alerts; logs on stderr) or auto (journald if its socket exists, else stdout)")
 	f.StringVar(&o.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
 	f.IntVar(&o.cacheSize, "cache-size", sensor.DefaultCacheSize, "processes kept in the process cache (min 64)")
 	f.StringVar(&o.auditKey, "audit-key", "aptsentinel", "key carried by the audit rules the sensor installs and removes")
@@ -86,8 +90,8 @@ func (o *runOptions) parse(args []string) error {
 		}
 	}
 	switch {
-	case o.output != "stdout":
-		return usageError{fmt.Sprintf("--output %q: want stdout", o.output)}
+	case !slices.Contains(outputNames, o.output):
+		return usageError{fmt.Sprintf("--output %q: want one of %v", o.output, outputNames)}
 	case o.cacheSize < 64:
 		return usageError{fmt.Sprintf("--cache-size %d: want at least 64", o.cacheSize)}
 	case o.auditKey == "" || len(o.auditKey) > 256 || strings.ContainsAny(o.auditKey, " \t\n\"'"):
@@ -123,18 +127,20 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	level, _ := parseLevel(o.logLevel)
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "aptsentinel run: must run as root: it installs kernel audit rules (CAP_AUDIT_CONTROL) and reads every process's /proc entries")
 		return 1
 	}
-	out, err := newOutput(o.output, stdout)
+	out, err := newOutput(o.output, level, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
 		return 1
 	}
+	defer out.close()
+	log := out.log
+	warnAuditCopy(log, "/proc")
 	cfg := sensor.Config{
-		Output:        out,
+		Output:        out.alerts,
 		Logger:        log,
 		CacheSize:     o.cacheSize,
 		AuditKey:      o.auditKey,
