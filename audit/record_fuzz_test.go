@@ -146,7 +146,7 @@ func FuzzAssembler(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		recs, err := parseRecordLines(in)
+		recs, err := ParseRecordLines(in)
 		if err != nil {
 			return
 		}

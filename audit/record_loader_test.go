@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -25,36 +24,11 @@ func loadRecords(tb testing.TB, name string) []Record {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	recs, err := parseRecordLines(b)
+	recs, err := ParseRecordLines(b)
 	if err != nil {
 		tb.Fatalf("%s: %v", name, err)
 	}
 	return recs
-}
-
-// parseRecordLines splits "type=N msg=PAYLOAD" lines into Records.
-func parseRecordLines(b []byte) ([]Record, error) {
-	var recs []Record
-	for line := range bytes.Lines(b) {
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		if len(line) == 0 {
-			continue
-		}
-		rest, ok := bytes.CutPrefix(line, []byte("type="))
-		if !ok {
-			return nil, strconv.ErrSyntax
-		}
-		num, payload, ok := bytes.Cut(rest, []byte(" msg="))
-		if !ok {
-			return nil, strconv.ErrSyntax
-		}
-		typ, err := strconv.ParseUint(string(num), 10, 16)
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, Record{Type: uint16(typ), Data: payload})
-	}
-	return recs, nil
 }
 
 // assembleAll pushes recs through a fresh Assembler and returns what it

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"github.com/aptsentinel/aptsentinel/internal/audittest"
+
 	"bytes"
 	"context"
 	"errors"
@@ -430,7 +432,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	audittest.Main(m.Run)
 }
 
 func TestOpenFailsWhileAnotherProcessHoldsPID(t *testing.T) {
