@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/journaltest"
 )
 
 // selftestRun is one finished `aptsentinel selftest`.
@@ -181,8 +182,8 @@ func TestE2ESelftestOtherAuditDaemon(t *testing.T) {
 	checkNothingLeft(t, r, nil)
 }
 
-// startHolder starts a sensor binary and waits for its "ready"; it is
-// stopped by SIGTERM (by its pid) at cleanup.
+// startHolder starts a sensor binary writing its logs to stderr and
+// waits for its "ready"; it is stopped by SIGTERM (by its pid) at cleanup.
 func startHolder(t *testing.T, bin string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
@@ -190,23 +191,7 @@ func startHolder(t *testing.T, bin string, args ...string) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s: %v", bin, err)
-			}
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("%s did not stop within 10s of SIGTERM", bin)
-		}
-	})
+	startAndStop(t, cmd)
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -226,6 +211,30 @@ func startHolder(t *testing.T, bin string, args ...string) *exec.Cmd {
 		t.Fatalf("%s not ready after 30s", bin)
 	}
 	return cmd
+}
+
+// startAndStop starts cmd and stops it at cleanup: SIGTERM to its pid, and
+// it must exit 0 within 10s.
+func startAndStop(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bin := cmd.Path
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", bin, err)
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("%s did not stop within 10s of SIGTERM", bin)
+		}
+	})
 }
 
 // TestE2ESelftestInterrupted sends SIGINT as soon as the staging directory
@@ -272,5 +281,43 @@ func TestE2ESelftestNotRoot(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if code := exitStatus(t, err); code != 1 || !strings.HasPrefix(string(out), "FAIL: must run as root") || strings.Count(string(out), "\n") != 1 {
 		t.Errorf("as nobody: exit %d, output %q; want exit 1 and one FAIL line about root", code, out)
+	}
+}
+
+// TestE2ESelftestJournalService: the sensor runs as the unit runs it, its
+// output set to journald in its config file; selftest finds it by the audit
+// PID, reads its alert back from the journal and passes.
+func TestE2ESelftestJournalService(t *testing.T) {
+	requireE2E(t)
+	if help, _ := exec.Command(sensorBin, "help", "run").Output(); !strings.Contains(string(help), "journald") {
+		t.Skip("this build's run has no --output journald")
+	}
+	j := journaltest.Start(t)
+	conf := filepath.Join(t.TempDir(), "aptsentinel.conf")
+	if err := os.WriteFile(conf, []byte("output = journald\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// As the unit runs it; in journald mode its logs go to the journal.
+	holder := exec.Command(sensorBin, "run", "--config", conf)
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	holder.Stderr = stderr
+	startAndStop(t, holder)
+	pid := strconv.Itoa(holder.Process.Pid)
+	if got := j.WaitFor(t, 1, 30*time.Second, "_PID="+pid, "MESSAGE=ready"); len(got) == 0 {
+		b, _ := os.ReadFile(stderr.Name())
+		t.Fatalf("no MESSAGE=ready from the sensor (pid %s) in the journal after 30s; stderr:\n%s", pid, b)
+	}
+	for i := range 2 { // the second run must not take the first run's alert
+		r := runSelftest(t)
+		want := "(sensor: service pid " + strconv.Itoa(holder.Process.Pid) + ")"
+		if r.code != 0 || !passLine.MatchString(r.stdout) || !strings.Contains(r.stdout, want) {
+			t.Errorf("run %d: exit %d, stdout %q; want exit 0 and a PASS line naming %s\nstderr:\n%s", i+1, r.code, r.stdout, want, r.stderr)
+		}
+		t.Log(strings.TrimSpace(r.stdout))
+		checkNothingLeft(t, r, nil)
 	}
 }

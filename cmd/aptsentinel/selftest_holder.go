@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/aptsentinel/aptsentinel/internal/journal"
 )
 
 // auditHolder is the process the kernel sends audit records to: the
@@ -61,7 +63,9 @@ func findHolder(procRoot string, pid uint32) (auditHolder, error) {
 }
 
 // sensorOutput returns the --output of `aptsentinel run ARGS`, reading its
-// --config file the way run does (the command line wins).
+// --config file the way run does (the command line wins). "auto" is
+// resolved as run resolves it, by journald's socket now: a journald that
+// started or stopped since the sensor did is the one case told wrong.
 func sensorOutput(args []string) (string, error) {
 	o := runFlags(io.Discard)
 	if err := o.fs.Parse(args); err != nil {
@@ -71,6 +75,12 @@ func sensorOutput(args []string) (string, error) {
 		if err := applyConfigFile(o.fs, o.config); err != nil {
 			return "", err
 		}
+	}
+	if o.output == "auto" {
+		if journal.Available(journalSocket) {
+			return "journald", nil
+		}
+		return "stdout", nil
 	}
 	return o.output, nil
 }

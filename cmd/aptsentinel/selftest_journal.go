@@ -105,7 +105,9 @@ func followJournal(ctx context.Context, since time.Time, extra []string) (*journ
 		return nil, fmt.Errorf("the running sensor's alerts are in the journal, but journalctl is not installed: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	args := append([]string{"--follow", "--no-tail", "--output=json", "--no-pager",
+	// --all: without it, -o json writes any field over 4096 bytes (an
+	// alert's MESSAGE usually is) as null (journalctl(1), "json").
+	args := append([]string{"--follow", "--no-tail", "--all", "--output=json", "--no-pager",
 		"--since=" + since.Format("2006-01-02 15:04:05")}, extra...)
 	args = append(args, "MESSAGE_ID="+alertMessageID, "SYSLOG_IDENTIFIER=aptsentinel")
 	j := &journalFollower{cmd: exec.CommandContext(ctx, path, args...), cancel: cancel,

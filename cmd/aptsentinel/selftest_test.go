@@ -310,6 +310,10 @@ func TestFindHolder(t *testing.T) {
 	proc(300, "aptsentinel", "/tmp/x/aptsentinel", "/tmp/x/aptsentinel", "run", "--output", "stdout", "--config", conf)
 	proc(400, "aptsentinel", "/usr/sbin/aptsentinel", "aptsentinel", "run", "--config", filepath.Join(root, "missing"))
 	proc(500, "aptsentinel", "/usr/sbin/aptsentinel", "aptsentinel", "selftest")
+	proc(600, "aptsentinel", "/usr/sbin/aptsentinel", "aptsentinel", "run")
+	// run's default output is auto: journald when its socket exists.
+	defer func(s string) { journalSocket = s }(journalSocket)
+	journalSocket = filepath.Join(root, "no-journald-socket")
 
 	cases := []struct {
 		pid                    uint32
@@ -324,6 +328,7 @@ func TestFindHolder(t *testing.T) {
 		{300, true, "aptsentinel", "stdout", "run", false},
 		{400, true, "aptsentinel", "", "run", true},
 		{500, true, "aptsentinel", "", "selftest", false},
+		{600, true, "aptsentinel", "stdout", "run", false},
 	}
 	for _, c := range cases {
 		h, err := findHolder(root, c.pid)
