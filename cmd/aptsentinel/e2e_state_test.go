@@ -134,3 +134,51 @@ func asExit(err error, ee **exec.ExitError) bool {
 	*ee = e
 	return ok
 }
+
+// TestE2ECleanupAfterSIGKILL: a sensor killed with SIGKILL cannot clean up;
+// `aptsentinel cleanup` removes its rules and releases its audit PID, and
+// is a no-op the second time.
+func TestE2ECleanupAfterSIGKILL(t *testing.T) {
+	requireE2E(t)
+	before, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { restoreEnabled(t, before.Enabled) })
+	s := startSensor(t)
+	pid := s.cmd.Process.Pid
+	s.cmd.Process.Kill()
+	<-s.done
+	s.status = nil // killed on purpose: stop() must not report it
+	if n := countRules(t, "aptsentinel"); n == 0 {
+		t.Fatal("a SIGKILLed sensor left no rules: the test cannot tell cleanup works")
+	}
+	out, err := exec.Command(sensorBin, "cleanup").CombinedOutput()
+	if err != nil {
+		t.Fatalf("cleanup: %v\n%s", err, out)
+	}
+	if n := countRules(t, "aptsentinel"); n != 0 {
+		t.Errorf("after cleanup: %d rules left; output:\n%s", n, out)
+	}
+	st, _ := audit.GetStatus()
+	if st.PID != 0 {
+		t.Errorf("after cleanup: audit pid %d, want 0 (the killed sensor was %d); output:\n%s", st.PID, pid, out)
+	}
+	out, err = exec.Command(sensorBin, "cleanup").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "removed 0 audit rules") {
+		t.Errorf("second cleanup: %v\n%s", err, out)
+	}
+}
+
+// restoreEnabled puts the audit enabled flag back after a test that could
+// not let the sensor do it.
+func restoreEnabled(t *testing.T, enabled uint32) {
+	t.Helper()
+	st, err := audit.GetStatus()
+	if err != nil || st.Enabled == enabled {
+		return
+	}
+	if err := audit.SetEnabled(enabled); err != nil {
+		t.Errorf("restoring the audit enabled flag to %d: %v", enabled, err)
+	}
+}

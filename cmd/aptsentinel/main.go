@@ -20,6 +20,7 @@ const usage = `aptsentinel - catch APT package-manager backdoors as they happen
 Usage:
   aptsentinel run [flags]     run the sensor in the foreground (root)
   aptsentinel selftest        prove the detection chain on this host (root)
+  aptsentinel cleanup         remove what a killed sensor left in the kernel (root)
   aptsentinel version         print the version
   aptsentinel help [command]  show help
 
@@ -47,6 +48,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return runCommand(ctx, rest, stdout, stderr)
+	case "cleanup":
+		return cleanupCommand(rest, stdout, stderr)
 	case "selftest":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
@@ -62,6 +65,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		if len(rest) > 0 && rest[0] == "selftest" {
 			selftestFlags(io.Discard).usage(stdout)
 			return 0
+		}
+		if len(rest) > 0 && rest[0] == "cleanup" {
+			return cleanupCommand([]string{"--help"}, stdout, stdout)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+)
+
+const cleanupUsage = `Usage: aptsentinel cleanup [--audit-key KEY]
+
+Removes what a sensor that did not stop cleanly (killed with SIGKILL, or a
+crash) left in the kernel: the audit rules with the key, and the audit PID
+when the process holding it is gone. A running sensor or another live audit
+daemon is left alone. The audit enabled flag is not changed. Safe to run when
+there is nothing to do; the package's prerm runs it. Needs root.
+
+Exit codes: 0 done (or nothing to do), 1 failed, 2 bad usage.
+
+Flags:
+`
+
+func cleanupCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	key := fs.String("audit-key", audit.DefaultKey, "key of the rules to remove")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, cleanupUsage)
+		fmt.Fprintf(stderr, "  --audit-key (default %q)\n      key of the rules to remove\n", audit.DefaultKey)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "aptsentinel cleanup: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "aptsentinel cleanup: must run as root: it deletes kernel audit rules (CAP_AUDIT_CONTROL)")
+		return 1
+	}
+	res, err := audit.Cleanup(*key)
+	if err != nil {
+		fmt.Fprintf(stderr, "aptsentinel cleanup: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "removed %d audit rules with key %q\n", res.RulesDeleted, *key)
+	if res.StalePID != 0 {
+		fmt.Fprintf(stdout, "released the audit PID of pid %d, which is gone\n", res.StalePID)
+	}
+	if res.Holder != nil {
+		fmt.Fprintf(stdout, "left the audit PID with the live pid %d (%s)\n", res.Holder.PID, res.Holder.Comm)
+	}
+	return 0
+}
