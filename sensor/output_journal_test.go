@@ -2,6 +2,8 @@ package sensor
 
 import (
 	"context"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,4 +180,52 @@ func BenchmarkJournalEntry(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestJournalWriterSurvivesRestart stops a private journald (by the PID the
+// test started), raises alerts while it is gone, starts it again and finds
+// every alert.
+func TestJournalWriterSurvivesRestart(t *testing.T) {
+	j := journaltest.StartPrivate(t)
+	c, err := journal.Dial(j.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sp := journal.NewSpool(c, journal.SpoolConfig{Name: "alerts", RetryMax: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sp.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	w := NewJournalWriter(sp)
+
+	j.Stop(t)
+	const n = 20
+	for i := 0; i < n; i++ {
+		m := testMatch()
+		m.Events[1].Destination = netipPort(uint16(5000 + i))
+		a := NewAlert(m, Host{ID: "h1"}, time.Now())
+		line, _ := a.MarshalLine()
+		if err := w.WriteAlert(&a, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if st := sp.Stats(); st.Delivered != 0 || st.Queued != n {
+		t.Fatalf("journald is stopped: spool %+v, want %d queued", st, n)
+	}
+	j.Restart(t)
+	got := j.WaitFor(t, n, 10*time.Second, "MESSAGE_ID=eaef8a3512e04ac0bc1481c72b6bd27c")
+	if len(got) != n {
+		t.Fatalf("found %d alerts after the restart, want %d; spool %+v", len(got), n, sp.Stats())
+	}
+	for i, e := range got {
+		if p := journaltest.Field(e, "APTSENTINEL_DESTINATION_PORT"); p != strconv.Itoa(5000+i) {
+			t.Errorf("alert %d has port %s: lost or out of order", i, p)
+		}
+	}
+}
+
+func netipPort(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr("1.1.1.1"), port)
 }

@@ -151,3 +151,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkEntryEncode(b *testing.B) {
+	line := []byte(strings.Repeat(`{"k":"v"},`, 400))
+	hostile := "sh -c 'x\nPRIORITY=0'"
+	var e Entry
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Reset()
+		e.AddBytes("MESSAGE", line)
+		e.Add("PRIORITY", "4")
+		e.Add("APTSENTINEL_PROCESS_COMMAND_LINE", hostile)
+		e.AddInt("APTSENTINEL_PROCESS_PID", 31337)
+		if _, err := e.Bytes(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
