@@ -23,8 +23,8 @@ process after the path it was started by). That "apt" runs
 "/bin/sh -c '<this binary> ...; true'", and the shell's child makes one
 connect() to [2001:db8::1]:9 (the IPv6 documentation prefix; 1.1.1.1:9 on a
 kernel without IPv6) - what a backdoored APT hook does. The whole chain runs
-in a new, empty network namespace: the connect() fails at once with "network
-unreachable" and nothing leaves the host, but the kernel still audits it.
+in a new, empty network namespace: the connect() fails at once (no route,
+no address) and nothing leaves the host, but the kernel still audits it.
 The connecting program refuses to connect from the host's own namespace.
 
 Which sensor it checks:

@@ -22,7 +22,9 @@ const readyWait = 30 * time.Second
 func (st *selftest) runInProcess(ctx context.Context) (res selftestResult, err error) {
 	catcher := &alertCatcher{ch: make(chan caughtAlert, 64), stderr: st.stderr}
 	ready := make(chan struct{})
-	var logTo slog.Handler = slog.NewTextHandler(st.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	// Quiet by default: the sensor's errors come back from Run into the
+	// FAIL line; --verbose shows all its logs.
+	var logTo slog.Handler = slog.NewTextHandler(st.stderr, &slog.HandlerOptions{Level: slog.LevelError})
 	if st.verbose != nil {
 		logTo = slog.NewJSONHandler(st.verbose, nil)
 	}
