@@ -22,9 +22,12 @@ func (s *sensor) startProbe(ctx context.Context) <-chan error {
 	out := make(chan error, 1)
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
-	s.probe = "aptsentinel-ready-probe-" + hex.EncodeToString(nonce)
+	// The loop owns s.probe (it clears it when the probe comes back); the
+	// goroutine gets its own copy.
+	probe := "aptsentinel-ready-probe-" + hex.EncodeToString(nonce)
+	s.probe = probe
 	go func() {
-		if err := exec.CommandContext(ctx, probeBinary, s.probe).Run(); err != nil && ctx.Err() == nil {
+		if err := exec.CommandContext(ctx, probeBinary, probe).Run(); err != nil && ctx.Err() == nil {
 			out <- fmt.Errorf("readiness probe: running %s: %w", probeBinary, err)
 			return
 		}

@@ -1,0 +1,132 @@
+package sensor
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/audittest"
+)
+
+func TestMain(m *testing.M) { audittest.Main(m.Run) }
+
+// alertSink collects alerts in memory.
+type alertSink struct {
+	mu     sync.Mutex
+	alerts []Alert
+	got    chan struct{}
+}
+
+func (a *alertSink) WriteAlert(al *Alert, _ []byte) error {
+	a.mu.Lock()
+	a.alerts = append(a.alerts, *al)
+	a.mu.Unlock()
+	select {
+	case a.got <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// readyHandler is a slog handler that closes ready on the "ready" record.
+type readyHandler struct {
+	slog.Handler
+	once  *sync.Once
+	ready chan struct{}
+}
+
+func (h readyHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "ready" {
+		h.once.Do(func() { close(h.ready) })
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// TestRunRealKernel runs the sensor in-process on the real kernel (the
+// race detector sees its goroutines), runs a real apt with a connecting
+// hook, and checks the alert and that the kernel is left as found.
+func TestRunRealKernel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	before, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &alertSink{got: make(chan struct{}, 1)}
+	ready := make(chan struct{})
+	log := slog.New(readyHandler{Handler: slog.NewTextHandler(testWriter{t}, nil), once: &sync.Once{}, ready: ready})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, Config{Output: sink, Logger: log, Version: "test"}) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run returned before ready: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("not ready after 20s")
+	}
+
+	hook := "bash -c 'exec 3<>/dev/tcp/1.1.1.1/80' 2>/dev/null; true"
+	runApt(t, "APT::Update::Pre-Invoke::="+hook)
+	select {
+	case <-sink.got:
+	case <-time.After(5 * time.Second):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.alerts) != 1 {
+		t.Fatalf("%d alerts, want 1", len(sink.alerts))
+	}
+	a := sink.alerts[0]
+	if a.Process.Name != "sh" || a.Process.Parent.Name != "apt" || a.Destination == nil || a.Destination.IP != "1.1.1.1" {
+		t.Errorf("alert: process %+v destination %+v", a.Process, a.Destination)
+	}
+	after, _ := audit.GetStatus()
+	if after.PID != 0 || after.Enabled != before.Enabled {
+		t.Errorf("after Run: audit pid %d enabled %d, want 0 and %d", after.PID, after.Enabled, before.Enabled)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// runApt runs apt update offline in a new network namespace with private
+// lists (see cmd/aptsentinel's e2e harness for why) and the given option.
+func runApt(t *testing.T, opt string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644)
+	out, err := exec.Command("unshare", "-n", "apt", "update", "-q",
+		"-o", "Dir::Etc::SourceList="+filepath.Join(dir, "sources.list"),
+		"-o", "Dir::Etc::SourceParts="+filepath.Join(dir, "sources.list.d"),
+		"-o", "Dir::State::Lists="+filepath.Join(dir, "lists"),
+		"-o", "Dir::Cache="+filepath.Join(dir, "cache"),
+		"-o", opt).CombinedOutput()
+	if err != nil {
+		t.Fatalf("apt update: %v\n%s", err, out)
+	}
+}
