@@ -10,6 +10,7 @@ package audittest
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,11 +32,24 @@ func Lock() (unlock func(), err error) {
 	return func() { f.Close() }, nil
 }
 
+// isFuzzWorker reports whether this process is a worker of `go test
+// -fuzz`: its coordinator, the same test binary, already holds the lock,
+// and a worker that waited for it would wait forever. Workers run only the
+// fuzz target.
+func isFuzzWorker() bool {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			return true
+		}
+	}
+	return false
+}
+
 // Main is for TestMain: it takes the lock, runs the tests and exits with
 // their code. Without root there is nothing to serialize (the tests that
 // need audit skip or fail on their own), so it runs them unlocked.
 func Main(run func() int) {
-	if os.Geteuid() != 0 {
+	if os.Geteuid() != 0 || isFuzzWorker() {
 		os.Exit(run())
 	}
 	unlock, err := Lock()
