@@ -47,6 +47,11 @@ type Session struct {
 	ctl  *client
 	data *stream
 
+	// self, wires and procRoot let Repair put back what others undid.
+	self     uint32
+	wires    [][]byte
+	procRoot string
+
 	// found is the status at Open; the flags say what Open changed.
 	found                                       Status
 	becamePID, rulesAdded                       bool
@@ -111,7 +116,7 @@ func Open(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl}
+	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl, self: uint32(self), wires: wires, procRoot: cfg.procRoot}
 	if err := s.setup(cfg, uint32(self), wires); err != nil {
 		if undoErr := s.teardown(); undoErr != nil {
 			return nil, errors.Join(err, fmt.Errorf("audit: undo after failed open: %w", undoErr))

@@ -216,6 +216,21 @@ func (s *stream) becomePID(pid uint32) error {
 	}
 }
 
+// requestPID sends AUDIT_SET pid=pid from this socket without waiting: it
+// is for a socket that Run is reading (the reply, an NLMSG_ERROR only on
+// failure, is passed over there). The caller checks the outcome with a
+// status request.
+func (s *stream) requestPID(pid uint32) error {
+	b, err := Status{Mask: statusPID, PID: pid}.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if _, err := s.conn.Send(netlink.Message{Header: netlink.Header{Type: msgSet, Flags: netlink.Request}, Data: b}); err != nil {
+		return fmt.Errorf("audit: set audit pid: %w", mapPermission(err))
+	}
+	return nil
+}
+
 // run hands every record to fn until ctx is done or the socket fails.
 // Record.Data points into the receive buffer: it is valid only during the
 // call to fn (copy it to keep it).

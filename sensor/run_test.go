@@ -4,14 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
 )
 
@@ -79,8 +78,7 @@ func TestRunRealKernel(t *testing.T) {
 		t.Fatal("not ready after 20s")
 	}
 
-	hook := "bash -c 'exec 3<>/dev/tcp/1.1.1.1/80' 2>/dev/null; true"
-	runApt(t, "APT::Update::Pre-Invoke::="+hook)
+	apttest.Update(t, "apt", "-o", apttest.PreInvoke(apttest.ConnectHook("1.1.1.1", 80)))
 	select {
 	case <-sink.got:
 	case <-time.After(5 * time.Second):
@@ -109,24 +107,4 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
-}
-
-// runApt runs apt update offline in a new network namespace with private
-// lists (see cmd/aptsentinel's e2e harness for why) and the given option.
-func runApt(t *testing.T, opt string) {
-	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
-	os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644)
-	out, err := exec.Command("unshare", "-n", "apt", "update", "-q",
-		"-o", "Dir::Etc::SourceList="+filepath.Join(dir, "sources.list"),
-		"-o", "Dir::Etc::SourceParts="+filepath.Join(dir, "sources.list.d"),
-		"-o", "Dir::State::Lists="+filepath.Join(dir, "lists"),
-		"-o", "Dir::Cache="+filepath.Join(dir, "cache"),
-		"-o", opt).CombinedOutput()
-	if err != nil {
-		t.Fatalf("apt update: %v\n%s", err, out)
-	}
 }

@@ -195,6 +195,9 @@ func (s *sensor) run(ctx context.Context) error {
 		case now := <-tick.C:
 			s.flushAssembler(ctx, now)
 			s.engine.Expire(now)
+			if err := s.repairAudit(); err != nil {
+				return err
+			}
 		case <-health.C:
 			s.logHealth()
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
+	"github.com/aptsentinel/aptsentinel/internal/proctest"
 )
 
 // The end-to-end tests build the real binary and run it against the real
@@ -179,18 +179,9 @@ func (s *sensorProc) logText() string {
 
 // stop sends SIGTERM and checks the sensor exits 0 within 10s.
 func (s *sensorProc) stop() {
-	select {
-	case <-s.done:
-	default:
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-			s.t.Errorf("sensor did not stop within 10s of SIGTERM; logs:\n%s", s.logText())
-			return
-		}
+	if !proctest.Stop(s.cmd.Process, s.done, 10*time.Second) {
+		s.t.Errorf("sensor did not stop within 10s of SIGTERM; logs:\n%s", s.logText())
+		return
 	}
 	if s.status != nil {
 		s.t.Errorf("sensor exit: %v; logs:\n%s", s.status, s.logText())
@@ -225,46 +216,12 @@ func (s *sensorProc) waitAlerts(n int, timeout time.Duration) []alertLine {
 	}
 }
 
-// aptRun runs tool ("apt" or "apt-get") update offline inside a new network
-// namespace, with private lists and cache (an update with an empty source
-// list would otherwise clean the host's package lists), and extra options.
-func aptRun(t *testing.T, tool string, opts ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-n", tool, "update", "-q",
-		"-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"),
-		"-o", "Dir::Etc::SourceParts=" + filepath.Join(dir, "sources.list.d"),
-		"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"),
-		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
-	}
-	args = append(args, opts...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s update: %v\n%s", tool, err, out)
-	}
-	return string(out)
-}
-
-// preInvoke is the apt option that installs hook as an update hook.
-func preInvoke(hook string) string { return "APT::Update::Pre-Invoke::=" + hook }
-
-// connectHook is a hook whose shell forks bash, which connects to addr:port.
-// The trailing "; true" keeps dash from exec'ing bash in place of itself
-// (dash execs the last simple command of -c): the rule needs the connect to
-// come from a child of the shell.
-func connectHook(addr string, port int) string {
-	return fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/%s/%d' 2>/dev/null; true", addr, port)
-}
+// aptRun, preInvoke and connectHook are apttest's, named for these tests.
+var (
+	aptRun      = apttest.Update
+	preInvoke   = apttest.PreInvoke
+	connectHook = apttest.ConnectHook
+)
 
 // field returns the value at a dotted path of a decoded JSON document.
 func field(doc map[string]any, path string) any {

@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/journal"
 	"github.com/aptsentinel/aptsentinel/internal/journaltest"
+	"github.com/aptsentinel/aptsentinel/internal/proctest"
 )
 
 const messageID = "eaef8a3512e04ac0bc1481c72b6bd27c"
@@ -79,18 +79,9 @@ func startJournalSensor(t *testing.T, j *journaltest.Journald) *journalSensor {
 // stop sends SIGTERM and checks the sensor exits 0 within 10s.
 func (s *journalSensor) stop(t *testing.T) {
 	t.Helper()
-	select {
-	case <-s.done:
-	default:
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-			t.Errorf("sensor did not stop within 10s of SIGTERM")
-			return
-		}
+	if !proctest.Stop(s.cmd.Process, s.done, 10*time.Second) {
+		t.Errorf("sensor did not stop within 10s of SIGTERM")
+		return
 	}
 	if s.status != nil {
 		t.Errorf("sensor exit: %v; stderr:\n%s", s.status, s.stderr.String())

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
 )
@@ -180,5 +181,34 @@ func restoreEnabled(t *testing.T, enabled uint32) {
 	}
 	if err := audit.SetEnabled(enabled); err != nil {
 		t.Errorf("restoring the audit enabled flag to %d: %v", enabled, err)
+	}
+}
+
+// TestE2ERepairsAuditStateChangedUnderIt: journald turns audit off when it
+// starts (its Audit= setting) and `auditctl -D` deletes rules; the sensor
+// puts both back within a couple of seconds, says so, and detects again.
+func TestE2ERepairsAuditStateChangedUnderIt(t *testing.T) {
+	requireE2E(t)
+	s := startSensor(t)
+	if err := audit.SetEnabled(0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := audit.DeleteRulesByKey("aptsentinel"); err != nil || n == 0 {
+		t.Fatalf("deleting the sensor's rules: %d, %v", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.logText(), "audit state repaired") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no repair logged within 5s; logs:\n%s", s.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, _ := audit.GetStatus()
+	if st.Enabled != 1 || countRules(t, "aptsentinel") == 0 {
+		t.Errorf("after repair: enabled %d, %d rules", st.Enabled, countRules(t, "aptsentinel"))
+	}
+	aptRun(t, "apt", "-o", preInvoke(connectHook("1.1.1.1", 443)))
+	if got := s.waitAlerts(1, 5*time.Second); len(got) != 1 {
+		t.Fatalf("after repair: %d alerts, want 1", len(got))
 	}
 }

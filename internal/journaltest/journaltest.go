@@ -6,6 +6,8 @@
 package journaltest
 
 import (
+	"github.com/aptsentinel/aptsentinel/internal/proctest"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -15,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,17 +163,8 @@ func (j *Journald) Stop(t testing.TB) {
 	if j.cmd == nil {
 		return
 	}
-	select {
-	case <-j.done:
-	default:
-		j.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-j.done:
-		case <-time.After(10 * time.Second):
-			j.cmd.Process.Kill()
-			<-j.done
-			t.Errorf("journald %d ignored SIGTERM for 10s", j.cmd.Process.Pid)
-		}
+	if !proctest.Stop(j.cmd.Process, j.done, 10*time.Second) {
+		t.Errorf("journald %d ignored SIGTERM for 10s", j.cmd.Process.Pid)
 	}
 	j.cmd = nil
 	if j.dropIn != "" {

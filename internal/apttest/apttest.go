@@ -1,0 +1,62 @@
+// Package apttest runs the real apt for tests, offline and contained.
+//
+// Every run is an `apt update` (or `apt-get update`) with an empty source
+// list, private package lists and cache, inside a new network namespace:
+//   - an update with an empty source list cleans the package lists it is
+//     given, so the host's /var/lib/apt/lists must never be the ones;
+//   - in the empty namespace a connect() to a public address fails at once
+//     (ENETUNREACH for IPv4, EADDRNOTAVAIL for IPv6): nothing leaves the
+//     host, and the kernel still audits the attempt.
+package apttest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Update runs tool ("apt" or "apt-get") update as described above, with
+// extra arguments (e.g. "-o", PreInvoke(hook)), and returns its output. It
+// fails the test if apt fails.
+func Update(t testing.TB, tool string, extra ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-n", tool, "update", "-q",
+		"-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"),
+		"-o", "Dir::Etc::SourceParts=" + filepath.Join(dir, "sources.list.d"),
+		"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"),
+		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
+	}
+	args = append(args, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s update: %v\n%s", tool, err, out)
+	}
+	return string(out)
+}
+
+// PreInvoke is the apt option value that adds hook as an update hook.
+func PreInvoke(hook string) string { return "APT::Update::Pre-Invoke::=" + hook }
+
+// ConnectHook is a hook whose shell forks bash, which attempts a TCP
+// connection to addr:port. The trailing "; true" keeps dash from exec'ing
+// bash in its own place (dash execs the last simple command of -c): the
+// rule needs the connect to come from a child of the shell. The hook uses
+// no double quotes, so it fits an apt.conf string as it is.
+func ConnectHook(addr string, port int) string {
+	return fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/%s/%d' 2>/dev/null; true", addr, port)
+}
