@@ -24,6 +24,19 @@ import (
 // fails the test if apt fails.
 func Update(t testing.TB, tool string, extra ...string) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := Command(ctx, t, tool, extra...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s update: %v\n%s", tool, err, out)
+	}
+	return string(out)
+}
+
+// Command is the command Update runs, for a test that starts apt and goes
+// on while it runs.
+func Command(ctx context.Context, t testing.TB, tool string, extra ...string) *exec.Cmd {
+	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -40,13 +53,7 @@ func Update(t testing.TB, tool string, extra ...string) string {
 		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
 	}
 	args = append(args, extra...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s update: %v\n%s", tool, err, out)
-	}
-	return string(out)
+	return exec.CommandContext(ctx, "unshare", args...)
 }
 
 // PreInvoke is the apt option value that adds hook as an update hook.
