@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/journaltest"
 )
 
 // aptGet runs apt non-interactively; conffile questions keep the admin's
@@ -119,8 +120,13 @@ func requireGone(t *testing.T, paths ...string) {
 
 // TestInstallRemovePurge installs the package with apt on this machine
 // (systemd installed but not PID 1, as in a chroot or container: the
-// scripts must succeed and start nothing), then removes and purges it.
+// scripts must succeed and start nothing), kills an installed sensor with
+// SIGKILL, then removes the package (prerm must clean up after the killed
+// sensor) and purges it.
 func TestInstallRemovePurge(t *testing.T) {
+	if before := restoreAuditAtEnd(t); before.PID != 0 {
+		t.Fatalf("audit PID %d is held before the test: the sensor could not start", before.PID)
+	}
 	install(t, debNew)
 	if st := packageStatus(); st != "ii "+versionNew {
 		t.Fatalf("after install dpkg status %q, want \"ii %s\"", st, versionNew)
@@ -143,7 +149,14 @@ func TestInstallRemovePurge(t *testing.T) {
 		}
 	}
 
+	killInstalledSensor(t)
 	aptGet(t, "remove", "aptsentinel")
+	// prerm ran `aptsentinel cleanup`: the killed sensor's rules are gone
+	// and its audit PID, left pointing at a dead process, is released.
+	requireNoAuditRules(t)
+	if st := auditStatus(t); st.PID != 0 {
+		t.Errorf("after remove the audit PID is %d, want 0 (released)", st.PID)
+	}
 	if st := packageStatus(); !strings.HasPrefix(st, "rc ") {
 		t.Errorf("after remove dpkg status %q, want rc (config files kept)", st)
 	}
@@ -155,7 +168,6 @@ func TestInstallRemovePurge(t *testing.T) {
 	if target, err := os.Readlink("/etc/systemd/system/aptsentinel.service"); err != nil || target != "/dev/null" {
 		t.Errorf("after remove the unit is not masked: %q, %v", target, err)
 	}
-	requireNoAuditRules(t)
 
 	// An admin's file beside the conffile goes with the purge too.
 	if err := os.WriteFile("/etc/aptsentinel/aptsentinel.conf.dpkg-old", []byte("x"), 0o644); err != nil {
@@ -196,6 +208,59 @@ func TestUpgradeKeepsEditedConfig(t *testing.T) {
 	if want := "aptsentinel " + versionChanged; strings.TrimSpace(out) != want {
 		t.Errorf("installed binary says %q, want %q", out, want)
 	}
+}
+
+// killInstalledSensor runs the installed sensor as the unit does until it
+// is ready, then SIGKILLs it (an OOM kill, or systemd's last resort after
+// TimeoutStopSec): it leaves its audit rules and its audit PID behind.
+func killInstalledSensor(t *testing.T) {
+	t.Helper()
+	s := startAsUnit(t, journaltest.Start(t), "")
+	s.waitReady(t)
+	s.kill(t)
+	rules, err := audit.ListRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := 0
+	for _, r := range rules {
+		if r.Key() == audit.DefaultKey {
+			left++
+		}
+	}
+	if left == 0 {
+		t.Fatalf("the SIGKILLed sensor left no audit rules: nothing for prerm to clean up\n%s", s.logs(t))
+	}
+	t.Logf("the SIGKILLed sensor left %d audit rules, audit pid %d (its own: %s)", left, auditStatus(t).PID, s.pid)
+}
+
+// restoreAuditAtEnd returns the kernel's audit status now and, at the end
+// of the test (after the purge of install's cleanup, registered later),
+// puts the enabled flag back: a killed sensor cannot restore it. An audit
+// PID still held then is an error: the package's scripts should have
+// released it.
+func restoreAuditAtEnd(t *testing.T) audit.Status {
+	t.Helper()
+	before := auditStatus(t)
+	t.Cleanup(func() {
+		st, err := audit.GetStatus()
+		if err != nil {
+			t.Errorf("audit status at the end: %v", err)
+			return
+		}
+		if st.PID != before.PID {
+			t.Errorf("at the end the audit PID is %d, it was %d", st.PID, before.PID)
+			if res, err := audit.Cleanup(audit.DefaultKey); err != nil || res.Holder != nil {
+				t.Errorf("releasing it: %v (holder %v)", err, res.Holder)
+			}
+		}
+		if st.Enabled != before.Enabled {
+			if err := audit.SetEnabled(before.Enabled); err != nil {
+				t.Errorf("restoring the audit enabled flag to %d: %v", before.Enabled, err)
+			}
+		}
+	})
+	return before
 }
 
 const versionChanged = "0.0~debtest3"

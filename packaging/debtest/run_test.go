@@ -1,127 +1,41 @@
 package debtest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/journaltest"
 )
 
-const ruleID = "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
+const (
+	ruleID   = "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
+	ruleName = "Suspicious APT Package Manager Network Connection"
+)
 
-// installedSensor is the installed binary started as the unit starts it.
-type installedSensor struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stdout []string
-	stderr []string
-	ready  chan struct{}
-	done   chan struct{}
-	err    error
-}
-
-// startAsUnit starts ExecStart of the installed unit under the unit's
-// capability bounding set and no_new_privs, minus the capability drop ("" for none, else e.g. "audit_control").
-func startAsUnit(t *testing.T, drop string) *installedSensor {
-	t.Helper()
-	u := readUnit(t, "/lib/systemd/system/aptsentinel.service")
-	args := append(u.setprivArgs(t, drop), strings.Fields(u.one(t, "ExecStart"))...)
-	s := &installedSensor{cmd: exec.Command("setpriv", args...), ready: make(chan struct{}), done: make(chan struct{})}
-	outR, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	errR, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.collect(outR, &s.stdout, "") }()
-	go func() { defer wg.Done(); s.collect(errR, &s.stderr, `"msg":"ready"`) }()
-	go func() { wg.Wait(); s.err = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() { s.stop(t) })
-	return s
-}
-
-func (s *installedSensor) collect(r io.Reader, lines *[]string, readyMark string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	var once sync.Once
-	for sc.Scan() {
-		s.mu.Lock()
-		*lines = append(*lines, sc.Text())
-		s.mu.Unlock()
-		if readyMark != "" && strings.Contains(sc.Text(), readyMark) {
-			once.Do(func() { close(s.ready) })
-		}
-	}
-}
-
-func (s *installedSensor) logs() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.stderr, "\n")
-}
-
-// stop sends SIGTERM (systemd's stop) and requires exit 0 within 10 s.
-func (s *installedSensor) stop(t *testing.T) {
-	t.Helper()
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-		if s.err != nil {
-			t.Errorf("sensor exit after SIGTERM: %v\n%s", s.err, s.logs())
-		}
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		t.Errorf("sensor ignored SIGTERM for 10s\n%s", s.logs())
-	}
-}
-
-// alert waits for an alert line of the rule and returns it decoded.
-func (s *installedSensor) alert(timeout time.Duration) (map[string]any, bool) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		for _, line := range s.stdout {
-			var doc map[string]any
-			if json.Unmarshal([]byte(line), &doc) == nil && strings.Contains(line, ruleID) {
-				s.mu.Unlock()
-				return doc, true
-			}
-		}
-		s.mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil, false
-}
+// The update hook of aptUpdateWithHook: its shell forks bash, which
+// connects to a public address. "; true" keeps dash from exec'ing bash in
+// its own place.
+const (
+	hookDestIP   = "2001:4860:4860::8888"
+	hookDestPort = "53"
+	hook         = "bash -c 'exec 3<>/dev/tcp/" + hookDestIP + "/" + hookDestPort + "' 2>/dev/null; true"
+)
 
 // aptUpdateWithHook runs the real `apt update` offline in a new network
 // namespace, with private lists and cache (an update with an empty source
-// list would otherwise wipe the host's lists) and an update hook whose
-// shell forks bash to connect to a public address: in the namespace the
-// connect fails at once with ENETUNREACH and no packet leaves, but it is
-// audited. "; true" keeps dash from exec'ing bash in its own place.
+// list would otherwise wipe the host's lists) and the update hook: in the
+// namespace the connect fails at once with ENETUNREACH and no packet
+// leaves, but it is audited.
 func aptUpdateWithHook(t *testing.T) {
 	t.Helper()
 	dir := t.TempDir()
@@ -133,7 +47,6 @@ func aptUpdateWithHook(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hook := "bash -c 'exec 3<>/dev/tcp/2001:4860:4860::8888/53' 2>/dev/null; true"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "unshare", "-n", "apt", "update", "-q",
@@ -147,48 +60,192 @@ func aptUpdateWithHook(t *testing.T) {
 	}
 }
 
+// auditStatus reads the kernel's audit status.
+func auditStatus(t *testing.T) audit.Status {
+	t.Helper()
+	st, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// requireAuditReleased checks what a sensor must leave when it is gone: no
+// rule with its key, no audit PID, the enabled flag as it was before.
+func requireAuditReleased(t *testing.T, what string, before audit.Status) {
+	t.Helper()
+	requireNoAuditRules(t)
+	if after := auditStatus(t); after.PID != 0 || after.Enabled != before.Enabled {
+		t.Errorf("after %s: audit pid %d enabled %d, want 0 and %d", what, after.PID, after.Enabled, before.Enabled)
+	}
+}
+
+// resolved returns path with its symbolic links resolved, as the kernel
+// reports an executable (/bin/sh is dash, /bin may be /usr/bin).
+func resolved(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// wantFields checks journal fields of entry e.
+func wantFields(t *testing.T, what string, e map[string]any, want map[string]string) {
+	t.Helper()
+	for name, v := range want {
+		if got := journaltest.Field(e, name); got != v {
+			t.Errorf("%s: %s = %q, want %q", what, name, got, v)
+		}
+	}
+}
+
+// jsonField returns the value at a dotted path of a decoded JSON document.
+func jsonField(doc map[string]any, path string) any {
+	var cur any = doc
+	for _, p := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}
+
+// checkHookAlert checks the journal entry of the alert for the update hook:
+// its structured fields, and MESSAGE being the alert's JSON document that
+// agrees with them.
+func checkHookAlert(t *testing.T, e map[string]any) {
+	t.Helper()
+	machineID, err := os.ReadFile("/etc/machine-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFields(t, "alert", e, map[string]string{
+		"PRIORITY":                         "4", // warning: severity medium
+		"SYSLOG_IDENTIFIER":                "aptsentinel",
+		"MESSAGE_ID":                       messageID,
+		"APTSENTINEL_KIND":                 "alert",
+		"APTSENTINEL_RULE_ID":              ruleID,
+		"APTSENTINEL_RULE_NAME":            ruleName,
+		"APTSENTINEL_SEVERITY":             "medium",
+		"APTSENTINEL_HOST_ID":              strings.TrimSpace(string(machineID)),
+		"APTSENTINEL_PROCESS_NAME":         "sh",
+		"APTSENTINEL_PROCESS_EXECUTABLE":   resolved(t, "/bin/sh"),
+		"APTSENTINEL_PROCESS_COMMAND_LINE": "sh -c " + hook,
+		"APTSENTINEL_PROCESS_PARENT_NAME":  "apt",
+		"APTSENTINEL_CHILD_EXECUTABLE":     resolved(t, "/bin/bash"),
+		"APTSENTINEL_DESTINATION_IP":       hookDestIP,
+		"APTSENTINEL_DESTINATION_PORT":     hookDestPort,
+		"APTSENTINEL_NETWORK_TYPE":         "ipv6",
+	})
+	raw := journaltest.Field(e, "MESSAGE")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		t.Fatalf("MESSAGE is not the alert's JSON document: %v: %q", err, raw)
+	}
+	want := map[string]any{
+		"event.kind":          "alert",
+		"rule.id":             ruleID,
+		"rule.name":           ruleName,
+		"process.name":        "sh",
+		"process.parent.name": "apt",
+		"destination.ip":      hookDestIP,
+	}
+	for path, v := range want {
+		if got := jsonField(doc, path); got != v {
+			t.Errorf("alert MESSAGE: %s = %v, want %v", path, got, v)
+		}
+	}
+	for path, name := range map[string]string{
+		"process.pid":        "APTSENTINEL_PROCESS_PID",
+		"process.parent.pid": "APTSENTINEL_PROCESS_PARENT_PID",
+		"process.entity_id":  "APTSENTINEL_PROCESS_ENTITY_ID",
+		"destination.port":   "APTSENTINEL_DESTINATION_PORT",
+	} {
+		if got, field := fmt.Sprint(jsonField(doc, path)), journaltest.Field(e, name); got != field {
+			t.Errorf("alert MESSAGE %s = %s but %s = %s", path, got, name, field)
+		}
+	}
+	if events, _ := doc["events"].([]any); len(events) != 2 {
+		t.Errorf("alert MESSAGE has %d matched events, want 2 (the shell's exec, its child's connect)", len(events))
+	}
+}
+
+// passLine is selftest's verdict on success.
+var passLine = regexp.MustCompile(`^PASS: alert raised [0-9.]+(ns|µs|ms|s) after connect\(\) \(sensor: (in-process|service pid [0-9]+)\)\n$`)
+
+// runInstalledSelftest runs `/usr/sbin/aptsentinel selftest` as an admin
+// would and requires a PASS naming sensor ("in-process" or "service pid
+// N"), and that it removed the directory it staged.
+func runInstalledSelftest(t *testing.T, sensor string) {
+	t.Helper()
+	tmp := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/sbin/aptsentinel", "selftest")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatal(err)
+	}
+	out := stdout.String()
+	if err != nil || !passLine.MatchString(out) || !strings.Contains(out, "(sensor: "+sensor+")") {
+		t.Errorf("selftest: %v, stdout %q; want exit 0 and a PASS line naming %s\nstderr:\n%s", err, out, sensor, stderr.String())
+	}
+	t.Logf("selftest: %s", strings.TrimSpace(out))
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("selftest left %s in its TMPDIR", left[0].Name())
+	}
+}
+
 // TestInstalledSensorDetects installs the package, runs the installed
-// sensor exactly as the unit does (ExecStart, capability bounding set,
-// no_new_privs) and checks that a real apt hook that connects out raises
-// the alert, and that SIGTERM leaves no audit rule and no audit PID.
+// sensor exactly as the unit does (ExecStart with the shipped config,
+// capability bounding set, no_new_privs) beside a real journald, and checks
+// that a real apt hook that connects out raises the alert in the journal;
+// that the installed selftest passes against that sensor and, once it is
+// stopped, with its own in-process sensor; and that SIGTERM leaves no
+// audit rule, no audit PID and the enabled flag as it was.
 func TestInstalledSensorDetects(t *testing.T) {
 	install(t, debNew)
-	before, err := audit.GetStatus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startAsUnit(t, "")
-	select {
-	case <-s.ready:
-	case <-s.done:
-		t.Fatalf("sensor exited before ready: %v\n%s", s.err, s.logs())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sensor not ready after 30s\n%s", s.logs())
-	}
+	j := journaltest.Start(t)
+	before := auditStatus(t)
+	s := startAsUnit(t, j, "")
+	s.waitReady(t)
+	// The shipped config leaves --output at auto: with journald running,
+	// the logs are journal entries of their own kind.
+	wantFields(t, "ready record", s.readyRecords(t)[0], map[string]string{
+		"SYSLOG_IDENTIFIER": "aptsentinel", "APTSENTINEL_KIND": "log", "PRIORITY": "6", "MESSAGE_ID": "",
+	})
+
 	aptUpdateWithHook(t)
-	doc, ok := s.alert(10 * time.Second)
-	if !ok {
-		t.Fatalf("no alert after the hook\n%s", s.logs())
+	got := s.alerts(t, 1, 10*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("found %d alerts from sensor pid %s in the journal, want 1\n%s", len(got), s.pid, s.logs(t))
 	}
-	proc, _ := doc["process"].(map[string]any)
-	parent, _ := proc["parent"].(map[string]any)
-	if proc["name"] != "sh" || parent["name"] != "apt" {
-		t.Errorf("alert process %v (parent %v), want sh with parent apt", proc["name"], parent["name"])
+	checkHookAlert(t, got[0])
+
+	runInstalledSelftest(t, "service pid "+s.pid)
+	if got := s.alerts(t, 2, 5*time.Second); len(got) != 2 {
+		t.Errorf("after the selftest the journal holds %d alerts from sensor pid %s, want 2", len(got), s.pid)
 	}
-	// The readiness probe and /proc reading work under the unit's limits:
-	// the shell's executable comes from /proc/PID/exe (CAP_SYS_PTRACE).
-	if exe, _ := proc["executable"].(string); exe == "" {
-		t.Errorf("alert without process.executable: %v", proc)
-	}
+
 	s.stop(t)
-	requireNoAuditRules(t)
-	after, err := audit.GetStatus()
-	if err != nil {
-		t.Fatal(err)
+	requireAuditReleased(t, "SIGTERM", before)
+	if out := s.stdout.String(); out != "" {
+		t.Errorf("with journald running, --output auto still wrote to stdout: %q", out)
 	}
-	if after.PID != 0 || after.Enabled != before.Enabled {
-		t.Errorf("after stop: audit pid %d enabled %d, want 0 and %d", after.PID, after.Enabled, before.Enabled)
+	if err := s.stderr.String(); strings.Contains(err, `"msg":"ready"`) {
+		t.Errorf("with journald running, the sensor logged to stderr too:\n%s", err)
 	}
+
+	runInstalledSelftest(t, "in-process")
+	requireAuditReleased(t, "the in-process selftest", before)
 }
 
 // TestInstalledSensorNeedsAuditControl drops CAP_AUDIT_CONTROL from the
@@ -196,16 +253,28 @@ func TestInstalledSensorDetects(t *testing.T) {
 // shows the capability is in the set for a reason.
 func TestInstalledSensorNeedsAuditControl(t *testing.T) {
 	install(t, debNew)
-	s := startAsUnit(t, "audit_control")
-	select {
-	case <-s.ready:
-		t.Fatalf("sensor ready without CAP_AUDIT_CONTROL\n%s", s.logs())
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sensor neither ready nor exited after 30s\n%s", s.logs())
+	j := journaltest.Start(t)
+	before := auditStatus(t)
+	s := startAsUnit(t, j, "audit_control")
+	if !s.exited(30 * time.Second) {
+		t.Fatalf("sensor still running 30s after a start without CAP_AUDIT_CONTROL\n%s", s.logs(t))
 	}
-	if s.err == nil || !strings.Contains(s.logs(), "CAP_AUDIT_CONTROL") {
-		t.Errorf("exit %v, logs do not name CAP_AUDIT_CONTROL:\n%s", s.err, s.logs())
+	if len(s.readyRecords(t)) > 0 {
+		t.Errorf("sensor said ready without CAP_AUDIT_CONTROL")
 	}
-	requireNoAuditRules(t)
+	var exitErr *exec.ExitError
+	if !errors.As(s.err, &exitErr) || exitErr.ExitCode() != 1 {
+		t.Errorf("exit %v, want exit status 1 (failed)", s.err)
+	}
+	// The fatal error is an error record in the journal (PRIORITY=3, the
+	// cause in APTSENTINEL_ERR) and, in case the journal is what failed, a
+	// line on stderr (which systemd also puts in the journal).
+	named := strings.Contains(s.stderr.String(), "CAP_AUDIT_CONTROL")
+	for _, e := range j.Query(t, "_PID="+s.pid, "SYSLOG_IDENTIFIER=aptsentinel", "PRIORITY=3") {
+		named = named || strings.Contains(journaltest.Field(e, "MESSAGE")+journaltest.Field(e, "APTSENTINEL_ERR"), "CAP_AUDIT_CONTROL")
+	}
+	if !named {
+		t.Errorf("neither an error record in the journal nor stderr names CAP_AUDIT_CONTROL:\n%s", s.logs(t))
+	}
+	requireAuditReleased(t, "a refused start", before)
 }
