@@ -15,6 +15,7 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
+	"github.com/aptsentinel/aptsentinel/internal/ecstest"
 	"github.com/aptsentinel/aptsentinel/internal/proctest"
 )
 
@@ -216,22 +217,11 @@ func (s *sensorProc) waitAlerts(n int, timeout time.Duration) []alertLine {
 	}
 }
 
-// aptRun, preInvoke and connectHook are apttest's, named for these tests.
+// aptRun, preInvoke, connectHook and field are shared helpers, named for
+// these tests.
 var (
+	field       = ecstest.Field
 	aptRun      = apttest.Update
 	preInvoke   = apttest.PreInvoke
 	connectHook = apttest.ConnectHook
 )
-
-// field returns the value at a dotted path of a decoded JSON document.
-func field(doc map[string]any, path string) any {
-	var cur any = doc
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[p]
-	}
-	return cur
-}

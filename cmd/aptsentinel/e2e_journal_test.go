@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +18,11 @@ import (
 
 const messageID = "eaef8a3512e04ac0bc1481c72b6bd27c"
 
-// lockedBuffer is a bytes.Buffer safe to read while the sensor writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // journalSensor is a running `aptsentinel run --output journald`.
 type journalSensor struct {
 	cmd            *exec.Cmd
 	pid            string
-	stdout, stderr lockedBuffer
+	stdout, stderr proctest.Buffer
 	done           chan struct{}
 	status         error
 }

@@ -2,7 +2,9 @@
 package proctest
 
 import (
+	"bytes"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,4 +29,25 @@ func Stop(p *os.Process, done <-chan struct{}, grace time.Duration) bool {
 		<-done
 		return false
 	}
+}
+
+// Buffer collects a child process's output; it is safe to read while the
+// child writes (exec.Cmd copies into it from its own goroutine).
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/apttest"
+	"github.com/aptsentinel/aptsentinel/internal/ecstest"
 	"github.com/aptsentinel/aptsentinel/internal/journaltest"
+	"github.com/aptsentinel/aptsentinel/internal/proctest"
 )
 
 const (
@@ -38,26 +41,7 @@ const (
 // leaves, but it is audited.
 func aptUpdateWithHook(t *testing.T) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{"lists/partial", "cache/archives/partial", "parts"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "unshare", "-n", "apt", "update", "-q",
-		"-o", "Dir::Etc::SourceList="+filepath.Join(dir, "sources.list"),
-		"-o", "Dir::Etc::SourceParts="+filepath.Join(dir, "parts"),
-		"-o", "Dir::State::Lists="+filepath.Join(dir, "lists"),
-		"-o", "Dir::Cache="+filepath.Join(dir, "cache"),
-		"-o", "APT::Update::Pre-Invoke::="+hook).CombinedOutput()
-	if err != nil {
-		t.Fatalf("apt update: %v\n%s", err, out)
-	}
+	apttest.Update(t, "apt", "-o", apttest.PreInvoke(hook))
 }
 
 // auditStatus reads the kernel's audit status.
@@ -101,19 +85,6 @@ func wantFields(t *testing.T, what string, e map[string]any, want map[string]str
 	}
 }
 
-// jsonField returns the value at a dotted path of a decoded JSON document.
-func jsonField(doc map[string]any, path string) any {
-	var cur any = doc
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[p]
-	}
-	return cur
-}
-
 // checkHookAlert checks the journal entry of the alert for the update hook:
 // its structured fields, and MESSAGE being the alert's JSON document that
 // agrees with them.
@@ -155,7 +126,7 @@ func checkHookAlert(t *testing.T, e map[string]any) {
 		"destination.ip":      hookDestIP,
 	}
 	for path, v := range want {
-		if got := jsonField(doc, path); got != v {
+		if got := ecstest.Field(doc, path); got != v {
 			t.Errorf("alert MESSAGE: %s = %v, want %v", path, got, v)
 		}
 	}
@@ -165,7 +136,7 @@ func checkHookAlert(t *testing.T, e map[string]any) {
 		"process.entity_id":  "APTSENTINEL_PROCESS_ENTITY_ID",
 		"destination.port":   "APTSENTINEL_DESTINATION_PORT",
 	} {
-		if got, field := fmt.Sprint(jsonField(doc, path)), journaltest.Field(e, name); got != field {
+		if got, field := fmt.Sprint(ecstest.Field(doc, path)), journaltest.Field(e, name); got != field {
 			t.Errorf("alert MESSAGE %s = %s but %s = %s", path, got, name, field)
 		}
 	}
@@ -187,7 +158,7 @@ func runInstalledSelftest(t *testing.T, sensor string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/usr/sbin/aptsentinel", "selftest")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	var stdout, stderr lockedBuffer
+	var stdout, stderr proctest.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var exitErr *exec.ExitError

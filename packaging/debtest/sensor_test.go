@@ -1,39 +1,20 @@
 package debtest
 
 import (
-	"bytes"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/journaltest"
+	"github.com/aptsentinel/aptsentinel/internal/proctest"
 )
 
 // messageID is the journal MESSAGE_ID of the rule's alerts: its rule_id
 // without dashes.
 const messageID = "eaef8a3512e04ac0bc1481c72b6bd27c"
-
-// lockedBuffer is a bytes.Buffer safe to read while the sensor writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // installedSensor is the installed binary started as the unit starts it.
 // With the shipped config (--output auto) and a journald running, its
@@ -42,7 +23,7 @@ type installedSensor struct {
 	cmd            *exec.Cmd
 	pid            string
 	j              *journaltest.Journald
-	stdout, stderr lockedBuffer
+	stdout, stderr proctest.Buffer
 	done           chan struct{}
 	err            error // the exit status, once done is closed
 }
