@@ -22,6 +22,7 @@ const messageID = "eaef8a3512e04ac0bc1481c72b6bd27c"
 type journalSensor struct {
 	cmd            *exec.Cmd
 	pid            string
+	started        time.Time // for journaltest.Since: pids are reused
 	stdout, stderr proctest.Buffer
 	done           chan struct{}
 	status         error
@@ -34,6 +35,7 @@ func startJournalSensor(t *testing.T, j *journaltest.Journald) *journalSensor {
 	s := &journalSensor{done: make(chan struct{})}
 	s.cmd = exec.Command(sensorBin, "run", "--output", "journald")
 	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func startJournalSensor(t *testing.T, j *journaltest.Journald) *journalSensor {
 	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if got := j.Query(t, "_PID="+s.pid, "MESSAGE=ready"); len(got) > 0 {
+		if got := j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "MESSAGE=ready"); len(got) > 0 {
 			return s
 		}
 		select {
@@ -83,7 +85,7 @@ func TestE2EJournalAlert(t *testing.T) {
 	j := journaltest.Start(t)
 	s := startJournalSensor(t, j)
 
-	ready := j.Query(t, "_PID="+s.pid, "MESSAGE=ready")
+	ready := j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "MESSAGE=ready")
 	wantFields(t, "ready record", ready[0], map[string]string{
 		"SYSLOG_IDENTIFIER": "aptsentinel", "APTSENTINEL_KIND": "log", "PRIORITY": "6", "MESSAGE_ID": "",
 	})
@@ -92,7 +94,7 @@ func TestE2EJournalAlert(t *testing.T) {
 	// it are attacker-controlled strings on their way to the journal.
 	hook := connectHook("1.1.1.1", 4242) + "; : '\nMESSAGE_ID=00000000000000000000000000000000\nPRIORITY=0\n'"
 	aptRun(t, "apt", "-o", preInvoke(hook))
-	got := j.WaitFor(t, 1, 10*time.Second, "MESSAGE_ID="+messageID, "_PID="+s.pid)
+	got := j.WaitFor(t, 1, 10*time.Second, "MESSAGE_ID="+messageID, "_PID="+s.pid, journaltest.Since(s.started))
 	if len(got) != 1 {
 		t.Fatalf("found %d alerts from sensor %s, want 1; stderr:\n%s", len(got), s.pid, s.stderr.String())
 	}
@@ -124,10 +126,10 @@ func TestE2EJournalAlert(t *testing.T) {
 	if pid := journaltest.Field(e, "APTSENTINEL_PROCESS_PID"); pid != fmt.Sprint(field(a.doc, "process.pid")) {
 		t.Errorf("APTSENTINEL_PROCESS_PID %s, alert process.pid %v", pid, field(a.doc, "process.pid"))
 	}
-	if forged := j.Query(t, "_PID="+s.pid, "MESSAGE_ID=00000000000000000000000000000000"); len(forged) > 0 {
+	if forged := j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "MESSAGE_ID=00000000000000000000000000000000"); len(forged) > 0 {
 		t.Errorf("the hook's text forged a MESSAGE_ID: %v", forged[0])
 	}
-	if forged := j.Query(t, "_PID="+s.pid, "PRIORITY=0"); len(forged) > 0 {
+	if forged := j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "PRIORITY=0"); len(forged) > 0 {
 		t.Errorf("the hook's text forged PRIORITY=0: %v", forged[0])
 	}
 
@@ -138,7 +140,7 @@ func TestE2EJournalAlert(t *testing.T) {
 	if strings.Contains(s.stderr.String(), `"msg":"ready"`) {
 		t.Errorf("--output journald logged to stderr too: %s", s.stderr.String())
 	}
-	if stopped := j.WaitFor(t, 1, 5*time.Second, "_PID="+s.pid, "APTSENTINEL_KIND=log", "MESSAGE=stopped: audit rules removed, audit PID released"); len(stopped) != 1 {
+	if stopped := j.WaitFor(t, 1, 5*time.Second, "_PID="+s.pid, journaltest.Since(s.started), "APTSENTINEL_KIND=log", "MESSAGE=stopped: audit rules removed, audit PID released"); len(stopped) != 1 {
 		t.Errorf("the stop record is not in the journal (logs are flushed at exit)")
 	}
 }
@@ -159,7 +161,7 @@ func TestE2EJournalAuditCopyWarning(t *testing.T) {
 		journaldReads = journaldReads || r.IsJournald()
 	}
 	s := startJournalSensor(t, j)
-	got := j.Query(t, "_PID="+s.pid, "APTSENTINEL_KIND=log", "PRIORITY=4")
+	got := j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "APTSENTINEL_KIND=log", "PRIORITY=4")
 	var warn map[string]any
 	for _, e := range got {
 		if strings.HasPrefix(journaltest.Field(e, "MESSAGE"), "systemd-journald copies every kernel audit record") {

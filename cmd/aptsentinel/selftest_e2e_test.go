@@ -305,9 +305,10 @@ func TestE2ESelftestJournalService(t *testing.T) {
 	}
 	defer stderr.Close()
 	holder.Stderr = stderr
+	started := time.Now()
 	startAndStop(t, holder)
 	pid := strconv.Itoa(holder.Process.Pid)
-	if got := j.WaitFor(t, 1, 30*time.Second, "_PID="+pid, "MESSAGE=ready"); len(got) == 0 {
+	if got := j.WaitFor(t, 1, 30*time.Second, "_PID="+pid, journaltest.Since(started), "MESSAGE=ready"); len(got) == 0 {
 		b, _ := os.ReadFile(stderr.Name())
 		t.Fatalf("no MESSAGE=ready from the sensor (pid %s) in the journal after 30s; stderr:\n%s", pid, b)
 	}

@@ -213,6 +213,12 @@ func (j *Journald) Query(t testing.TB, matches ...string) []map[string]any {
 	return entries
 }
 
+// Since is a Query argument that keeps only entries written at t or later
+// (journalctl --since, second resolution). Pair it with a _PID= match: pids
+// are reused, and the journal keeps the entries of an older process that
+// had the same pid (a failure seen in CI).
+func Since(t time.Time) string { return "--since=@" + strconv.FormatInt(t.Unix(), 10) }
+
 // WaitFor polls Query until it returns at least n entries or timeout
 // passes, and returns what it found last.
 func (j *Journald) WaitFor(t testing.TB, n int, timeout time.Duration, matches ...string) []map[string]any {

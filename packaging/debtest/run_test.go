@@ -241,7 +241,7 @@ func TestInstalledSensorNeedsAuditControl(t *testing.T) {
 	// cause in APTSENTINEL_ERR) and, in case the journal is what failed, a
 	// line on stderr (which systemd also puts in the journal).
 	named := strings.Contains(s.stderr.String(), "CAP_AUDIT_CONTROL")
-	for _, e := range j.Query(t, "_PID="+s.pid, "SYSLOG_IDENTIFIER=aptsentinel", "PRIORITY=3") {
+	for _, e := range j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "SYSLOG_IDENTIFIER=aptsentinel", "PRIORITY=3") {
 		named = named || strings.Contains(journaltest.Field(e, "MESSAGE")+journaltest.Field(e, "APTSENTINEL_ERR"), "CAP_AUDIT_CONTROL")
 	}
 	if !named {

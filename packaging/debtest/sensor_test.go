@@ -22,6 +22,7 @@ const messageID = "eaef8a3512e04ac0bc1481c72b6bd27c"
 type installedSensor struct {
 	cmd            *exec.Cmd
 	pid            string
+	started        time.Time // for journaltest.Since: pids are reused
 	j              *journaltest.Journald
 	stdout, stderr proctest.Buffer
 	done           chan struct{}
@@ -39,6 +40,7 @@ func startAsUnit(t *testing.T, j *journaltest.Journald, drop string) *installedS
 	args := append(u.setprivArgs(t, drop), strings.Fields(u.one(t, "ExecStart"))...)
 	s := &installedSensor{cmd: exec.Command("setpriv", args...), j: j, done: make(chan struct{})}
 	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func startAsUnit(t *testing.T, j *journaltest.Journald, drop string) *installedS
 // readyRecords returns the sensor's "ready" records in the journal.
 func (s *installedSensor) readyRecords(t *testing.T) []map[string]any {
 	t.Helper()
-	return s.j.Query(t, "_PID="+s.pid, "SYSLOG_IDENTIFIER=aptsentinel", "MESSAGE=ready")
+	return s.j.Query(t, "_PID="+s.pid, journaltest.Since(s.started), "SYSLOG_IDENTIFIER=aptsentinel", "MESSAGE=ready")
 }
 
 // waitReady waits for the sensor's ready record in the journal; the test
@@ -88,7 +90,7 @@ func (s *installedSensor) logs(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("journal (_PID=" + s.pid + "):\n")
-	for _, e := range s.j.Query(t, "_PID="+s.pid) {
+	for _, e := range s.j.Query(t, "_PID="+s.pid, journaltest.Since(s.started)) {
 		b.WriteString("  " + journaltest.Field(e, "MESSAGE"))
 		if err := journaltest.Field(e, "APTSENTINEL_ERR"); err != "" {
 			b.WriteString(": " + err)
@@ -134,5 +136,5 @@ func (s *installedSensor) kill(t *testing.T) {
 // the journal and returns those found.
 func (s *installedSensor) alerts(t *testing.T, n int, timeout time.Duration) []map[string]any {
 	t.Helper()
-	return s.j.WaitFor(t, n, timeout, "MESSAGE_ID="+messageID, "_PID="+s.pid)
+	return s.j.WaitFor(t, n, timeout, "MESSAGE_ID="+messageID, "_PID="+s.pid, journaltest.Since(s.started))
 }
