@@ -62,37 +62,6 @@ func (s *sensor) checkProbe(e *audit.Exec) {
 	)
 }
 
-// logHealth logs counters when they moved, at warn level when something
-// was lost: the kernel dropped records, the connector overran, the cache
-// evicted entities or an event's process could not be resolved.
-func (s *sensor) logHealth() {
-	lost, err := s.sess.Lost()
-	if err != nil {
-		s.log.Warn("reading the kernel's audit lost counter", "err", err.Error())
-	}
-	st := s.sess.Stats()
-	ls := s.lis.Stats()
-	s.asmMu.Lock()
-	as := s.asm.Stats()
-	s.asmMu.Unlock()
-	es := s.engine.Stats()
-	attrs := []any{
-		"execs", s.counts.Execs, "connects", s.counts.Connects, "forks", s.counts.Forks,
-		"exits", s.counts.Exits, "alerts", s.counts.Alerts, "alert_errors", s.counts.AlertErrors,
-		"kernel_lost", lost, "audit", st, "connector", ls, "assembler", as, "engine", es,
-		"cache_len", s.tree.Len(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats,
-	}
-	if s.counts == s.lastLog && lost == 0 {
-		return
-	}
-	s.lastLog = s.counts
-	if lost > 0 || s.counts.AlertErrors > 0 || s.res.stats.Unresolved > 0 {
-		s.log.Warn("health", attrs...)
-		return
-	}
-	s.log.Info("health", attrs...)
-}
-
 // repairAudit puts back what others changed in the kernel's audit state
 // while the sensor runs (see audit.Session.Repair): events in between were
 // not seen, so it says so at warn level. Only a takeover of the audit PID

@@ -62,6 +62,10 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}()
 	s.sess, s.lis = sess, lis
+	// Records lost before the sensor started are not its losses.
+	if lost, err := sess.Lost(); err == nil {
+		s.lossesSeen.KernelLost = uint64(lost)
+	}
 	return s.run(ctx)
 }
 
@@ -85,10 +89,11 @@ type sensor struct {
 	auditCh chan audit.Event
 	procCh  chan procfs.Event
 
-	probe   string // argv[1] of the readiness probe
-	ready   chan struct{}
-	counts  counts
-	lastLog counts
+	probe      string // argv[1] of the readiness probe
+	ready      chan struct{}
+	counts     counts
+	lastLog    counts
+	lossesSeen losses // at the last health record
 }
 
 // counts are the sensor's own counters, logged when they move.

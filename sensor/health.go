@@ -1,0 +1,82 @@
+package sensor
+
+import "math"
+
+// losses are the counters of everything the sensor can lose, each
+// cumulative. Nothing may be lost silently: logHealth warns with the
+// increase of each one since its last look.
+type losses struct {
+	KernelLost         uint64 // records the kernel dropped (audit status "lost")
+	SocketOverruns     uint64 // ENOBUFS on the audit data socket
+	ForeignRecords     uint64 // audit datagrams not sent by the kernel, dropped
+	ConnectorOverruns  uint64 // ENOBUFS on the proc connector: fork/exit events lost
+	MalformedRecords   uint64 // audit records that did not parse
+	ArgcMismatches     uint64 // execs whose argv came out incomplete
+	EventsEvicted      uint64 // in-flight audit events pushed out of a full table
+	SequencesEvicted   uint64 // pending sequences pushed out of a full table
+	UnresolvedProcs    uint64 // events whose process or parent was found nowhere
+	AlertsNotDelivered uint64 // alerts the output refused
+}
+
+// sub returns the increase of each counter from old to l.
+func (l losses) sub(old losses) losses {
+	return losses{
+		KernelLost:         l.KernelLost - old.KernelLost,
+		SocketOverruns:     l.SocketOverruns - old.SocketOverruns,
+		ForeignRecords:     l.ForeignRecords - old.ForeignRecords,
+		ConnectorOverruns:  l.ConnectorOverruns - old.ConnectorOverruns,
+		MalformedRecords:   l.MalformedRecords - old.MalformedRecords,
+		ArgcMismatches:     l.ArgcMismatches - old.ArgcMismatches,
+		EventsEvicted:      l.EventsEvicted - old.EventsEvicted,
+		SequencesEvicted:   l.SequencesEvicted - old.SequencesEvicted,
+		UnresolvedProcs:    l.UnresolvedProcs - old.UnresolvedProcs,
+		AlertsNotDelivered: l.AlertsNotDelivered - old.AlertsNotDelivered,
+	}
+}
+
+// kernelLostSince turns the kernel's 32-bit lost counter into a growing
+// 64-bit one; the counter wraps (kernel/audit.c atomic_t audit_lost).
+func kernelLostSince(prev uint64, now uint32) uint64 {
+	low := uint32(prev & math.MaxUint32)
+	return prev + uint64(now-low)
+}
+
+// logHealth logs the sensor's counters every health interval when they
+// moved, at warn level with the increases when anything was lost.
+func (s *sensor) logHealth() {
+	lost, err := s.sess.Lost()
+	if err != nil {
+		s.log.Warn("reading the kernel's audit lost counter", "err", err.Error())
+		lost = uint32(s.lossesSeen.KernelLost)
+	}
+	st, ls, es := s.sess.Stats(), s.lis.Stats(), s.engine.Stats()
+	s.asmMu.Lock()
+	as := s.asm.Stats()
+	s.asmMu.Unlock()
+	now := losses{
+		KernelLost:         kernelLostSince(s.lossesSeen.KernelLost, lost),
+		SocketOverruns:     st.ENOBUFS,
+		ForeignRecords:     st.Foreign,
+		ConnectorOverruns:  ls.Overruns,
+		MalformedRecords:   as.Malformed,
+		ArgcMismatches:     as.ArgcMismatch,
+		EventsEvicted:      as.Evicted,
+		SequencesEvicted:   es.Evicted,
+		UnresolvedProcs:    s.res.stats.Unresolved,
+		AlertsNotDelivered: s.counts.AlertErrors,
+	}
+	delta := now.sub(s.lossesSeen)
+	s.lossesSeen = now
+	if delta != (losses{}) {
+		s.log.Warn("events lost since the last health record", "lost", delta, "lost_total", now)
+	}
+	if s.counts == s.lastLog {
+		return
+	}
+	s.lastLog = s.counts
+	s.log.Info("health",
+		"execs", s.counts.Execs, "connects", s.counts.Connects, "forks", s.counts.Forks,
+		"exits", s.counts.Exits, "alerts", s.counts.Alerts,
+		"audit", st, "connector", ls, "assembler", as, "engine", es,
+		"cache_len", s.tree.Len(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats)
+}
