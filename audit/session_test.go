@@ -2,6 +2,7 @@ package audit
 
 import (
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
+	"github.com/aptsentinel/aptsentinel/internal/proctest"
 
 	"bytes"
 	"context"
@@ -83,27 +84,9 @@ func restoreKernel(t *testing.T) Status {
 	return before
 }
 
-// logBuffer is a concurrency-safe buffer for a test logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func openTestSession(t *testing.T, f *Features) (*Session, *logBuffer) {
+func openTestSession(t *testing.T, f *Features) (*Session, *proctest.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &proctest.Buffer{}
 	s, err := Open(Config{Key: testKey, Features: f, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
