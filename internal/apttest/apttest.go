@@ -37,6 +37,12 @@ func Update(t testing.TB, tool string, extra ...string) string {
 // on while it runs.
 func Command(ctx context.Context, t testing.TB, tool string, extra ...string) *exec.Cmd {
 	t.Helper()
+	return contained(ctx, t, tool, append([]string{"update"}, extra...))
+}
+
+// contained is `unshare -n TOOL -q <private dirs> ARGS...`.
+func contained(ctx context.Context, t testing.TB, tool string, args []string) *exec.Cmd {
+	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -46,14 +52,14 @@ func Command(ctx context.Context, t testing.TB, tool string, extra ...string) *e
 	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-n", tool, "update", "-q",
+	full := []string{"-n", tool, "-q",
 		"-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"),
 		"-o", "Dir::Etc::SourceParts=" + filepath.Join(dir, "sources.list.d"),
 		"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"),
 		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
 	}
-	args = append(args, extra...)
-	return exec.CommandContext(ctx, "unshare", args...)
+	full = append(full, args...)
+	return exec.CommandContext(ctx, "unshare", full...)
 }
 
 // PreInvoke is the apt option value that adds hook as an update hook.
@@ -66,4 +72,58 @@ func PreInvoke(hook string) string { return "APT::Update::Pre-Invoke::=" + hook 
 // no double quotes, so it fits an apt.conf string as it is.
 func ConnectHook(addr string, port int) string {
 	return fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/%s/%d' 2>/dev/null; true", addr, port)
+}
+
+// DummyPackage is the name of the package BuildDummy makes.
+const DummyPackage = "aptsentinel-test-dummy"
+
+// BuildDummy builds an empty package (no files, no scripts) with
+// dpkg-deb and returns its path: something for apt to install so that its
+// DPkg:: hooks run. The test that installs it purges it (PurgeDummy).
+func BuildDummy(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "pkg")
+	if err := os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	control := "Package: " + DummyPackage + "\nVersion: 1.0\nArchitecture: all\n" +
+		"Maintainer: aptsentinel tests <root@localhost>\nDescription: empty package for aptsentinel's tests\n"
+	if err := os.WriteFile(filepath.Join(root, "DEBIAN", "control"), []byte(control), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deb := filepath.Join(dir, DummyPackage+".deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", root, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v\n%s", err, out)
+	}
+	return deb
+}
+
+// InstallLocal runs `apt install` of the local package deb offline, like
+// Update (new network namespace, private lists and cache), with extra
+// arguments such as "-o", "DPkg::Pre-Invoke::=HOOK". It purges the package
+// at cleanup, also when the test fails.
+func InstallLocal(t testing.TB, deb string, extra ...string) string {
+	t.Helper()
+	t.Cleanup(func() { PurgeDummy(t) })
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := contained(ctx, t, "apt", append([]string{"-y", "install", deb}, extra...))
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("apt install %s: %v\n%s", deb, err, out)
+	}
+	return string(out)
+}
+
+// PurgeDummy removes the dummy package if it is installed.
+func PurgeDummy(t testing.TB) {
+	t.Helper()
+	if exec.Command("dpkg-query", "-W", DummyPackage).Run() != nil {
+		return
+	}
+	if out, err := exec.Command("dpkg", "--purge", DummyPackage).CombinedOutput(); err != nil {
+		t.Errorf("dpkg --purge %s: %v\n%s", DummyPackage, err, out)
+	}
 }
