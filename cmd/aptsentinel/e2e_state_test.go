@@ -212,3 +212,27 @@ func TestE2ERepairsAuditStateChangedUnderIt(t *testing.T) {
 		t.Fatalf("after repair: %d alerts, want 1", len(got))
 	}
 }
+
+// TestE2ESIGINTStopsCleanly: Ctrl-C in a terminal is SIGINT; it must clean
+// up exactly as SIGTERM does and exit 0.
+func TestE2ESIGINTStopsCleanly(t *testing.T) {
+	requireE2E(t)
+	before, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSensor(t)
+	s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("sensor did not stop within 10s of SIGINT")
+	}
+	if s.status != nil {
+		t.Errorf("exit after SIGINT: %v, want 0; logs:\n%s", s.status, s.logText())
+	}
+	after, _ := audit.GetStatus()
+	if n := countRules(t, "aptsentinel"); n != 0 || after.PID != 0 || after.Enabled != before.Enabled {
+		t.Errorf("after SIGINT: %d rules, audit pid %d, enabled %d (was %d)", n, after.PID, after.Enabled, before.Enabled)
+	}
+}
