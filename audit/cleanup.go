@@ -61,11 +61,43 @@ func Cleanup(key string) (CleanupResult, error) {
 	return res, nil
 }
 
-// SetEnabled sets the kernel's audit enabled flag (0 off, 1 on). Cleanup
-// leaves the flag alone because it cannot know its old value; a caller that
-// does (a test, an operator script) puts it back with this.
+// RestoreSettings puts the enabled flag, backlog limit and backlog wait
+// time back to their values in found (a status read earlier), changing only
+// those that differ. Cleanup leaves them alone because it cannot know their
+// old values; a caller that does (a test around a killed sensor, an
+// operator script) puts them back with this. A found enabled flag of 2
+// (locked) is refused: locking cannot be undone until reboot.
+func RestoreSettings(found Status) error {
+	if found.Enabled > enabledOn {
+		return fmt.Errorf("audit: restore enabled %d: want 0 or 1 (2 locks audit until reboot)", found.Enabled)
+	}
+	c, err := dialClient()
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	now, err := c.status()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if now.Enabled != found.Enabled {
+		errs = append(errs, c.set(Status{Mask: statusEnabled, Enabled: found.Enabled}, "enabled"))
+	}
+	if now.BacklogLimit != found.BacklogLimit {
+		errs = append(errs, c.set(Status{Mask: statusBacklogLimit, BacklogLimit: found.BacklogLimit}, "backlog limit"))
+	}
+	if found.HasBacklogWaitTime() && now.BacklogWaitTime != found.BacklogWaitTime {
+		errs = append(errs, c.set(Status{Mask: statusBacklogWaitTime, BacklogWaitTime: found.BacklogWaitTime}, "backlog wait time"))
+	}
+	return errors.Join(errs...)
+}
+
+// SetEnabled sets the kernel's audit enabled flag (0 off, 1 on) and nothing
+// else: what journald's Audit=no does at its start. Tests use it to turn
+// audit off under a running sensor.
 func SetEnabled(enabled uint32) error {
-	if enabled > 1 {
+	if enabled > enabledOn {
 		return fmt.Errorf("audit: set enabled %d: want 0 or 1 (2 locks audit until reboot)", enabled)
 	}
 	c, err := dialClient()

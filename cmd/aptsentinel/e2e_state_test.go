@@ -145,7 +145,13 @@ func TestE2ECleanupAfterSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { restoreEnabled(t, before.Enabled) })
+	// A killed sensor restores nothing: put the enabled flag and the
+	// backlog settings back as the test found them.
+	t.Cleanup(func() {
+		if err := audit.RestoreSettings(before); err != nil {
+			t.Errorf("restoring the audit settings: %v", err)
+		}
+	})
 	s := startSensor(t)
 	pid := s.cmd.Process.Pid
 	s.cmd.Process.Kill()
@@ -168,19 +174,6 @@ func TestE2ECleanupAfterSIGKILL(t *testing.T) {
 	out, err = exec.Command(sensorBin, "cleanup").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "removed 0 audit rules") {
 		t.Errorf("second cleanup: %v\n%s", err, out)
-	}
-}
-
-// restoreEnabled puts the audit enabled flag back after a test that could
-// not let the sensor do it.
-func restoreEnabled(t *testing.T, enabled uint32) {
-	t.Helper()
-	st, err := audit.GetStatus()
-	if err != nil || st.Enabled == enabled {
-		return
-	}
-	if err := audit.SetEnabled(enabled); err != nil {
-		t.Errorf("restoring the audit enabled flag to %d: %v", enabled, err)
 	}
 }
 

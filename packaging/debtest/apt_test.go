@@ -254,10 +254,10 @@ func restoreAuditAtEnd(t *testing.T) audit.Status {
 				t.Errorf("releasing it: %v (holder %v)", err, res.Holder)
 			}
 		}
-		if st.Enabled != before.Enabled {
-			if err := audit.SetEnabled(before.Enabled); err != nil {
-				t.Errorf("restoring the audit enabled flag to %d: %v", before.Enabled, err)
-			}
+		// A killed sensor restores nothing: put the enabled flag and the
+		// backlog settings back as the test found them.
+		if err := audit.RestoreSettings(before); err != nil {
+			t.Errorf("restoring the audit settings: %v", err)
 		}
 	})
 	return before
