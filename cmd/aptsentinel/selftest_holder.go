@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/aptsentinel/aptsentinel/internal/journal"
+	"github.com/aptsentinel/aptsentinel/procfs"
 )
 
 // auditHolder is the process the kernel sends audit records to: the
@@ -36,23 +33,28 @@ func findHolder(procRoot string, pid uint32) (auditHolder, error) {
 	if pid == 0 {
 		return auditHolder{}, nil
 	}
-	dir := filepath.Join(procRoot, strconv.FormatUint(uint64(pid), 10))
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return auditHolder{}, nil
+	fs, err := procfs.NewFS(procRoot)
+	if err != nil {
+		return auditHolder{}, err
 	}
+	p := fs.Proc(int(pid))
 	h := auditHolder{pid: pid, comm: "?", exe: "?"}
-	if b, err := os.ReadFile(filepath.Join(dir, "comm")); err == nil {
-		h.comm = strings.TrimSpace(string(b))
+	switch comm, err := p.Comm(); {
+	case errors.Is(err, procfs.ErrGone):
+		return auditHolder{}, nil
+	case err == nil:
+		h.comm = comm
 	}
-	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
-		// An upgraded binary still running shows as "PATH (deleted)" (proc(5)).
-		h.exe = strings.TrimSuffix(exe, " (deleted)")
+	// procfs strips the " (deleted)" an upgraded, still running binary
+	// shows (proc(5)).
+	if exe, err := p.Exe(); err == nil && exe.Path != "" {
+		h.exe = exe.Path
 	}
-	cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	argv, err := p.Cmdline()
+	if err != nil && !errors.Is(err, procfs.ErrGone) {
 		return h, fmt.Errorf("reading the audit PID holder's command line (pid %d): %w", pid, err)
 	}
-	if argv := strings.Split(string(bytes.TrimRight(cmdline, "\x00")), "\x00"); len(argv) > 1 {
+	if len(argv) > 1 {
 		h.args = argv[1:]
 	}
 	h.isSensor = filepath.Base(h.exe) == "aptsentinel"
