@@ -1,6 +1,11 @@
 package sensor
 
-import "math"
+import (
+	"errors"
+	"math"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+)
 
 // losses are the counters of everything the sensor can lose, each
 // cumulative. Nothing may be lost silently: logHealth warns with the
@@ -79,4 +84,24 @@ func (s *sensor) logHealth() {
 		"exits", s.counts.Exits, "alerts", s.counts.Alerts,
 		"audit", st, "connector", ls, "assembler", as, "engine", es,
 		"cache_len", s.tree.Len(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats)
+}
+
+// repairAudit puts back what others changed in the kernel's audit state
+// while the sensor runs (see audit.Session.Repair): events in between were
+// not seen, so it says so at warn level. Only a takeover of the audit PID
+// by a live process ends the sensor: it cannot see anything any more.
+func (s *sensor) repairAudit() error {
+	r, err := s.sess.Repair()
+	if errors.Is(err, audit.ErrPIDTakenOver) {
+		return err
+	}
+	if err != nil {
+		s.log.Warn("checking the kernel audit state", "err", err.Error())
+		return nil
+	}
+	if r.Any() {
+		s.log.Warn("audit state repaired: another program had changed it, events in between were not seen",
+			"reenabled", r.Reenabled, "rules_reinstalled", r.RulesReinstalled, "pid_reclaimed", r.PIDReclaimed)
+	}
+	return nil
 }

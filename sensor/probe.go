@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os/exec"
 	"time"
@@ -60,24 +59,4 @@ func (s *sensor) checkProbe(e *audit.Exec) {
 		"processes", s.tree.Len(),
 		"audit_records", st.Messages,
 	)
-}
-
-// repairAudit puts back what others changed in the kernel's audit state
-// while the sensor runs (see audit.Session.Repair): events in between were
-// not seen, so it says so at warn level. Only a takeover of the audit PID
-// by a live process ends the sensor: it cannot see anything any more.
-func (s *sensor) repairAudit() error {
-	r, err := s.sess.Repair()
-	if errors.Is(err, audit.ErrPIDTakenOver) {
-		return err
-	}
-	if err != nil {
-		s.log.Warn("checking the kernel audit state", "err", err.Error())
-		return nil
-	}
-	if r.Any() {
-		s.log.Warn("audit state repaired: another program had changed it, events in between were not seen",
-			"reenabled", r.Reenabled, "rules_reinstalled", r.RulesReinstalled, "pid_reclaimed", r.PIDReclaimed)
-	}
-	return nil
 }
