@@ -39,6 +39,10 @@ type Process struct {
 	WorkingDir string
 	UID        uint32
 	Parent     Parent
+	// Ancestry is process.Ext.ancestry: the entity ids of the process's
+	// ancestors by parent at fork, nearest first (bounded), for lineage
+	// (`descendant of`) and for alerts that list a chain.
+	Ancestry []string
 }
 
 // Parent is the ECS process.parent object.

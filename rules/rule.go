@@ -24,6 +24,9 @@ type Rule struct {
 	MaxSpan    time.Duration
 	Threat     []Threat
 	References []string
+	// Message is the alert message template of the rule file's own block
+	// (see package alert); empty means the alert stage's generic message.
+	Message string
 	// Steps are the sequence's events in order; a rule has at least two.
 	Steps []Step
 }
