@@ -151,9 +151,21 @@ func FuzzAssembler(f *testing.F) {
 			return
 		}
 		a := NewAssembler(AssemblerConfig{MaxInFlight: 4, MaxArgBytes: 1 << 12})
+		// Argc is the announced count or -1 (no EXECVE record, so no
+		// arguments), and every Exec whose arguments do not match it is
+		// counted in Stats().ArgcMismatch, whichever way it was ended
+		// (EOE, eviction, Flush).
+		mismatched := uint64(0)
 		emit := func(e Event) {
-			if x, ok := e.(*Exec); ok && x.Argc == len(x.Args) && x.Argc < 0 {
-				t.Fatal("negative argc with matching args")
+			x, ok := e.(*Exec)
+			if !ok {
+				return
+			}
+			if x.Argc < -1 || x.Argc == -1 && len(x.Args) != 0 {
+				t.Fatalf("argc %d with %d arguments", x.Argc, len(x.Args))
+			}
+			if x.Argc != len(x.Args) {
+				mismatched++
 			}
 		}
 		for _, r := range recs {
@@ -167,6 +179,9 @@ func FuzzAssembler(f *testing.F) {
 		a.Flush(now.Add(time.Hour), emit)
 		if a.InFlight() != 0 {
 			t.Fatalf("%d events left after flushing", a.InFlight())
+		}
+		if got := a.Stats().ArgcMismatch; got != mismatched {
+			t.Fatalf("stats count %d argc mismatches, %d were emitted", got, mismatched)
 		}
 	})
 }

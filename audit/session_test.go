@@ -3,6 +3,7 @@ package audit
 import (
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
 	"github.com/aptsentinel/aptsentinel/internal/proctest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 
 	"bytes"
 	"context"
@@ -28,12 +29,21 @@ const testKey = "aptsentinel_test"
 // requireAudit skips the test unless it runs as root with kernel audit.
 func requireAudit(t *testing.T) {
 	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("needs root for kernel audit")
+	testenv.RequireRoot(t)
+	_, err := GetStatus()
+	requireAuditSocket(t, err)
+}
+
+// requireAuditSocket ends the test when err, from opening or asking the
+// audit netlink socket, is not nil: a kernel without CONFIG_AUDIT has no
+// NETLINK_AUDIT protocol (EPROTONOSUPPORT), anything else is a machine
+// that should work and does not.
+func requireAuditSocket(tb testing.TB, err error) {
+	tb.Helper()
+	if errors.Is(err, syscall.EPROTONOSUPPORT) {
+		testenv.SkipKernelFeature(tb, "kernel audit (CONFIG_AUDIT)", "socket(AF_NETLINK, NETLINK_AUDIT)", err)
 	}
-	if _, err := GetStatus(); err != nil {
-		t.Skipf("kernel audit not usable: %v", err)
-	}
+	testenv.Require(tb, "the kernel audit subsystem (root, audit not locked)", err)
 }
 
 // restoreKernel records the audit state now and puts it back when the test

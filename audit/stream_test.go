@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 func TestRecordData(t *testing.T) {
@@ -40,7 +42,7 @@ func TestIsRecord(t *testing.T) {
 func TestStreamDropsForgedRecords(t *testing.T) {
 	s, forger := forgeryPair(t)
 	if err := forger([]byte("audit(1.0:1): arch=c000003e syscall=59 success=yes")); err != nil {
-		t.Skipf("cannot unicast between netlink audit sockets here: %v", err)
+		testenv.Require(t, "unicast between netlink audit sockets", err)
 	}
 	s.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := s.receive(); !errors.Is(err, errSkip) {
@@ -57,7 +59,7 @@ func forgeryPair(tb testing.TB) (*stream, func(payload []byte) error) {
 	tb.Helper()
 	s, err := openStream(1 << 20)
 	if err != nil {
-		tb.Skipf("no audit netlink socket: %v", err)
+		requireAuditSocket(tb, err)
 	}
 	tb.Cleanup(func() { s.close() })
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_AUDIT)
@@ -90,7 +92,7 @@ func BenchmarkStreamReceive(b *testing.B) {
 		n := min(batch, b.N-done)
 		for range n {
 			if err := forger(payload); err != nil {
-				b.Skipf("send: %v", err)
+				testenv.Require(b, "unicast between netlink audit sockets", err)
 			}
 		}
 		b.StartTimer()

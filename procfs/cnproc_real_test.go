@@ -11,19 +11,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // startListener subscribes to the real proc connector and runs the listener
 // until the test ends. Events go to the returned channel.
 func startListener(t *testing.T) (*Listener, <-chan Event) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the proc connector needs root (CAP_NET_ADMIN)")
-	}
+	testenv.RequireRoot(t) // the proc connector needs CAP_NET_ADMIN
 	fs := realFS(t)
 	l, err := Listen(fs, ListenConfig{})
 	if errors.Is(err, unix.EPROTONOSUPPORT) {
-		t.Skipf("kernel without the proc connector: %v", err)
+		testenv.SkipKernelFeature(t, "the proc connector (CONFIG_PROC_EVENTS)", "socket(AF_NETLINK, NETLINK_CONNECTOR)", err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -219,9 +219,7 @@ func TestRealConnectorStartTimeMatchesProc(t *testing.T) {
 // TestRealConnectorOverrunsAreCounted fills a tiny receive buffer while Run
 // is not reading and checks the loss is counted, not silent.
 func TestRealConnectorOverrunsAreCounted(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the proc connector needs root (CAP_NET_ADMIN)")
-	}
+	testenv.RequireRoot(t) // the proc connector needs CAP_NET_ADMIN
 	l, err := Listen(realFS(t), ListenConfig{ReceiveBuffer: 4096, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 func realFS(t testing.TB) FS {
 	t.Helper()
 	fs, err := DefaultFS()
 	if err != nil {
-		t.Skipf("no /proc: %v", err)
+		testenv.Require(t, "/proc", err)
 	}
 	return fs
 }
@@ -58,7 +60,7 @@ func TestRealSelf(t *testing.T) {
 	// it at one-second resolution: ours must land on the same second.
 	out, err := exec.Command("ps", "-o", "lstart=", "-p", strconv.Itoa(os.Getpid())).Output()
 	if err != nil {
-		t.Skipf("ps: %v", err)
+		testenv.Require(t, "ps (procps)", err)
 	}
 	psStart, err := time.ParseInLocation("Mon Jan _2 15:04:05 2006", strings.TrimSpace(string(out)), time.Local)
 	if err != nil {
@@ -97,7 +99,7 @@ func TestRealChildWithParenComm(t *testing.T) {
 	name := dir + "/a b) (c"
 	sleep, err := os.ReadFile("/bin/sleep")
 	if err != nil {
-		t.Skipf("no /bin/sleep: %v", err)
+		testenv.Require(t, "/bin/sleep", err)
 	}
 	if err := os.WriteFile(name, sleep, 0o755); err != nil {
 		t.Fatal(err)
@@ -138,7 +140,7 @@ func TestRealExeNamedDeleted(t *testing.T) {
 	fs := realFS(t)
 	sleep, err := os.ReadFile("/bin/sleep")
 	if err != nil {
-		t.Skipf("no /bin/sleep: %v", err)
+		testenv.Require(t, "/bin/sleep", err)
 	}
 	name := t.TempDir() + "/x" + deletedSuffix
 	if err := os.WriteFile(name, sleep, 0o755); err != nil {
@@ -214,13 +216,19 @@ func TestRealBootID(t *testing.T) {
 
 func TestRealProcessGone(t *testing.T) {
 	fs := realFS(t)
-	cmd := exec.Command("/bin/true")
-	if err := cmd.Run(); err != nil {
-		t.Skipf("/bin/true: %v", err)
+	// A pid can be reused between the child's end and the read: try again,
+	// a few times at most (reuse needs pid_max forks in between).
+	var cmd *exec.Cmd
+	var err error
+	for try := 0; try < 5 && err == nil; try++ {
+		cmd = exec.Command("/bin/true")
+		if runErr := cmd.Run(); runErr != nil {
+			testenv.Require(t, "/bin/true", runErr)
+		}
+		_, err = fs.Process(cmd.Process.Pid)
 	}
-	_, err := fs.Process(cmd.Process.Pid)
 	if err == nil {
-		t.Skip("pid reused already")
+		t.Fatalf("pid %d of an exited child still readable after 5 tries", cmd.Process.Pid)
 	}
 	if !strings.Contains(err.Error(), strconv.Itoa(cmd.Process.Pid)) {
 		t.Errorf("error %q does not name the pid", err)

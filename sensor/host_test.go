@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 func TestReadHost(t *testing.T) {
@@ -54,7 +56,7 @@ func TestReadHost(t *testing.T) {
 func TestReadHostReal(t *testing.T) {
 	h, err := ReadHost("/")
 	if err != nil {
-		t.Skipf("this machine has no machine id: %v", err)
+		testenv.Require(t, "a machine id (/etc/machine-id)", err)
 	}
 	want, _ := os.Hostname()
 	if h.Name != want || len(h.ID) != 32 {

@@ -3,7 +3,6 @@ package sensor
 import (
 	"context"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 func TestMain(m *testing.M) { audittest.Main(m.Run) }
@@ -52,12 +52,7 @@ func (h readyHandler) Handle(ctx context.Context, r slog.Record) error {
 // race detector sees its goroutines), runs a real apt with a connecting
 // hook, and checks the alert and that the kernel is left as found.
 func TestRunRealKernel(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root")
-		}
-		t.Skip("needs root")
-	}
+	testenv.RequireRoot(t)
 	before, err := audit.GetStatus()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aptsentinel/aptsentinel/internal/journaltest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // netlinkSample is /proc/net/netlink from this Debian 12 machine (6.18) with
@@ -53,7 +54,7 @@ func FuzzParseAuditReaderInodes(f *testing.F) {
 // group by itself, and AuditMulticastReaders names it.
 func TestRealJournaldReadsAudit(t *testing.T) {
 	if _, err := os.Stat("/proc/self/loginuid"); err != nil {
-		t.Skip("kernel without audit")
+		testenv.SkipKernelFeature(t, "syscall auditing (CONFIG_AUDITSYSCALL)", "stat /proc/self/loginuid", err)
 	}
 	j := journaltest.StartPrivate(t)
 	readers, err := AuditMulticastReaders("/proc")

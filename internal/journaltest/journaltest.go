@@ -7,9 +7,11 @@ package journaltest
 
 import (
 	"github.com/aptsentinel/aptsentinel/internal/proctest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,10 +100,7 @@ func require(t testing.TB) {
 	if missing == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("a real journald is needed and %s is missing", missing)
-	}
-	t.Skipf("a real journald is needed and %s is missing", missing)
+	testenv.Require(t, "a real journald", errors.New(missing+" is missing"))
 }
 
 func (j *Journald) configName() string {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 func shellScripts() []string {
@@ -20,10 +22,7 @@ func shellScripts() []string {
 // TestScriptsSyntax checks the maintainer and build scripts with sh -n and,
 // when installed, shellcheck as POSIX sh (dash is /bin/sh on Debian).
 func TestScriptsSyntax(t *testing.T) {
-	shellcheck, _ := exec.LookPath("shellcheck")
-	if shellcheck == "" && os.Getenv("CI") == "true" {
-		t.Error("shellcheck is not installed")
-	}
+	shellcheck := testenv.RequireTool(t, "shellcheck")
 	for _, s := range shellScripts() {
 		path := filepath.Join("..", s)
 		if out, err := exec.Command("sh", "-n", path).CombinedOutput(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // gitRepo is a scratch repository with commits at fixed dates.
@@ -65,9 +67,7 @@ func requireNewer(t *testing.T, newer, older string) {
 // TestVersionFromGit builds a history step by step and checks that each
 // commit's version is a valid Debian version newer than the one before.
 func TestVersionFromGit(t *testing.T) {
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("needs dpkg")
-	}
+	testenv.RequireTool(t, "dpkg")
 	r := newGitRepo(t)
 	type step struct {
 		name    string
