@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,12 +21,20 @@ import (
 type Features struct {
 	// Execveat: the kernel has execveat(2) (Linux 3.19).
 	Execveat bool
-	// Compat32: 32-bit x86 programs can run (CONFIG_IA32_EMULATION, not
-	// turned off with ia32_emulation=false), so b32 rules are needed.
+	// Compat32: the kernel is x86_64, so the b32 rules are tried. Whether
+	// they stay is the kernel's answer to adding them (Open logs it): a b32
+	// rule the kernel takes is harmless where 32-bit programs cannot run,
+	// and no file tells whether they can (CONFIG_IA32_EMULATION=y and
+	// /proc/sys/abi/vsyscall32 are there on kernels whose exec of an i386
+	// ELF fails with ENOEXEC). An exec probe would fail under the unit's
+	// SystemCallArchitectures=native anyway.
 	Compat32 bool
 	// Connect32: i386 has a separate connect syscall, 362 (Linux 4.3);
 	// before that only socketcall(2).
 	Connect32 bool
+	// IA32Hint says what /proc tells about 32-bit support, for the log
+	// only: it decides nothing.
+	IA32Hint string
 }
 
 // Release is a kernel version from uname -r ("6.18.44-fc" is 6.18).
@@ -86,17 +95,30 @@ func (p featureProbe) detect() (Features, error) {
 	// the syscall answers ENOENT or EBADF, one that lacks it ENOSYS.
 	f.Execveat = !errors.Is(p.execveat(), unix.ENOSYS)
 
-	// b32 rules only make sense on x86_64 with IA32 emulation: the file
-	// /proc/sys/abi/vsyscall32 exists only with CONFIG_IA32_EMULATION
-	// (arch/x86/entry/vdso/vdso32-setup.c), and since 6.7 the boot
-	// parameter ia32_emulation=false turns 32-bit syscalls off at runtime.
+	// b32 rules only make sense on x86_64; there they are tried, and the
+	// kernel's answer decides (see Features.Compat32).
 	if p.goarch == "amd64" {
-		_, statErr := os.Stat(filepath.Join(p.procRoot, "sys/abi/vsyscall32"))
-		cmdline, _ := os.ReadFile(filepath.Join(p.procRoot, "cmdline"))
-		f.Compat32 = statErr == nil && !ia32Disabled(cmdline)
+		f.Compat32 = true
+		f.IA32Hint = ia32Hint(p.procRoot)
 	}
 	f.Connect32 = f.Compat32 && rel.AtLeast(4, 3)
 	return f, nil
+}
+
+// ia32Hint describes the files that hint at 32-bit support:
+// /proc/sys/abi/vsyscall32 exists only with CONFIG_IA32_EMULATION
+// (arch/x86/entry/vdso/vdso32-setup.c), and since 6.7 the boot parameter
+// ia32_emulation=false turns 32-bit syscalls off at runtime.
+func ia32Hint(procRoot string) string {
+	hint := "/proc/sys/abi/vsyscall32 present"
+	if _, err := os.Stat(filepath.Join(procRoot, "sys/abi/vsyscall32")); err != nil {
+		hint = "/proc/sys/abi/vsyscall32 absent (no CONFIG_IA32_EMULATION?)"
+	}
+	cmdline, _ := os.ReadFile(filepath.Join(procRoot, "cmdline"))
+	if ia32Disabled(cmdline) {
+		hint += ", ia32_emulation off on the kernel command line"
+	}
+	return hint
 }
 
 // ia32Disabled reports whether the kernel command line turns IA32 emulation
@@ -135,4 +157,55 @@ func probeExecveat() error {
 		return nil
 	}
 	return errno
+}
+
+// RefusedRule is an optional rule the kernel did not take, and its answer.
+type RefusedRule struct {
+	Text string
+	Err  error
+}
+
+// addRules adds the rules in order and returns the wire form of those the
+// kernel took. An optional rule the kernel refuses is left out and
+// returned; any other failure is the error.
+func addRules(c *client, specs []RuleSpec, wires [][]byte) (kept [][]byte, refused []RefusedRule, err error) {
+	for i, w := range wires {
+		if err := c.addRule(w); err != nil {
+			if !specs[i].Optional {
+				return kept, refused, err
+			}
+			refused = append(refused, RefusedRule{Text: specs[i].Text, Err: err})
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return kept, refused, nil
+}
+
+// logCompat32 logs what became of the b32 rules and why: the decision an
+// operator of a 32-bit-less kernel will want to read.
+func logCompat32(log *slog.Logger, f Features, specs []RuleSpec, refused []RefusedRule) {
+	decision, why := compat32Decision(f, specs, refused)
+	log.Info("32-bit audit rules "+decision, "why", why, "ia32_hint", f.IA32Hint)
+}
+
+// compat32Decision names what became of the b32 rules and why.
+func compat32Decision(f Features, specs []RuleSpec, refused []RefusedRule) (decision, why string) {
+	if !f.Compat32 {
+		return "not installed", "not an x86_64 kernel: there is no 32-bit x86 ABI to audit"
+	}
+	tried := 0
+	for _, s := range specs {
+		if s.Optional {
+			tried++
+		}
+	}
+	switch {
+	case len(refused) == 0:
+		return "installed", fmt.Sprintf("the kernel accepted all %d; a b32 rule is harmless where 32-bit programs cannot run", tried)
+	case len(refused) < tried:
+		return "partly installed", fmt.Sprintf("the kernel refused %d of %d, first %q: %v", len(refused), tried, refused[0].Text, refused[0].Err)
+	default:
+		return "not installed", fmt.Sprintf("the kernel refused all %d, first %q: %v", tried, refused[0].Text, refused[0].Err)
+	}
 }

@@ -1,9 +1,11 @@
 package audit
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +30,7 @@ func fakeProc(t *testing.T, vsyscall32 bool, cmdline string) string {
 }
 
 func TestDetectFeatures(t *testing.T) {
+	const present, absent = "/proc/sys/abi/vsyscall32 present", "/proc/sys/abi/vsyscall32 absent (no CONFIG_IA32_EMULATION?)"
 	tests := []struct {
 		name       string
 		release    string
@@ -37,11 +40,18 @@ func TestDetectFeatures(t *testing.T) {
 		goarch     string
 		want       Features
 	}{
-		{"6.18 full", "6.18.44-fc-v669", unix.ENOENT, true, "quiet\n", "amd64", Features{true, true, true}},
-		{"6.8 ia32 off", "6.8.0-45-generic", unix.EBADF, true, "ro ia32_emulation=false\n", "amd64", Features{Execveat: true}},
-		{"ia32 param after --", "6.8.0", unix.EBADF, true, "ro -- ia32_emulation=0\n", "amd64", Features{true, true, true}},
-		{"4.2", "4.2.0-1-amd64", unix.ENOENT, true, "", "amd64", Features{Execveat: true, Compat32: true}},
-		{"3.16 no IA32", "3.16.0-4-amd64", unix.ENOSYS, false, "", "amd64", Features{}},
+		{"6.18 full", "6.18.44-fc-v669", unix.ENOENT, true, "quiet\n", "amd64",
+			Features{Execveat: true, Compat32: true, Connect32: true, IA32Hint: present}},
+		// The files only hint: on x86_64 the b32 rules are always tried,
+		// and the kernel's answer to adding them decides.
+		{"6.8 ia32 off", "6.8.0-45-generic", unix.EBADF, true, "ro ia32_emulation=false\n", "amd64",
+			Features{Execveat: true, Compat32: true, Connect32: true, IA32Hint: present + ", ia32_emulation off on the kernel command line"}},
+		{"ia32 param after --", "6.8.0", unix.EBADF, true, "ro -- ia32_emulation=0\n", "amd64",
+			Features{Execveat: true, Compat32: true, Connect32: true, IA32Hint: present}},
+		{"4.2", "4.2.0-1-amd64", unix.ENOENT, true, "", "amd64",
+			Features{Execveat: true, Compat32: true, IA32Hint: present}},
+		{"3.16 no IA32", "3.16.0-4-amd64", unix.ENOSYS, false, "", "amd64",
+			Features{Compat32: true, IA32Hint: absent}},
 		{"arm64", "6.1.0", unix.ENOENT, false, "", "arm64", Features{Execveat: true}},
 	}
 	for _, tt := range tests {
@@ -60,6 +70,97 @@ func TestDetectFeatures(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCompat32Decision(t *testing.T) {
+	specs, _ := SensorRules("k", 1, Features{Execveat: true, Compat32: true, Connect32: true})
+	refusal := RefusedRule{Text: specs[3].Text, Err: unix.EINVAL}
+	tests := []struct {
+		name         string
+		f            Features
+		refused      []RefusedRule
+		wantDecision string
+		wantWhy      string
+	}{
+		{"accepted", Features{Compat32: true}, nil, "installed", "the kernel accepted all 3"},
+		{"one refused", Features{Compat32: true}, []RefusedRule{refusal}, "partly installed", "refused 1 of 3"},
+		{"all refused", Features{Compat32: true}, []RefusedRule{refusal, refusal, refusal}, "not installed", "refused all 3"},
+		{"not x86_64", Features{}, nil, "not installed", "not an x86_64 kernel"},
+	}
+	for _, tt := range tests {
+		decision, why := compat32Decision(tt.f, specs, tt.refused)
+		if decision != tt.wantDecision || !strings.Contains(why, tt.wantWhy) {
+			t.Errorf("%s: %q, %q; want %q, containing %q", tt.name, decision, why, tt.wantDecision, tt.wantWhy)
+		}
+		if tt.refused != nil && !strings.Contains(why, "invalid argument") {
+			t.Errorf("%s: why %q does not carry the kernel's answer", tt.name, why)
+		}
+	}
+}
+
+// TestAddRulesKernelRefusal gives the real kernel a rule it refuses (an
+// arch field with "<", which kernel/auditfilter.c audit_field_valid
+// answers with EINVAL): marked optional it is left out and reported, the
+// rules around it are installed; not optional it is Open's error.
+func TestAddRulesKernelRefusal(t *testing.T) {
+	requireAudit(t)
+	restoreKernel(t)
+	k := " -k " + testKey
+	specs := []RuleSpec{
+		{Text: "-a always,exit -F arch=b64 -S connect" + k},
+		{Text: "-a always,exit -F arch=b32 -S execve" + k, Optional: true},
+		{Text: "-a always,exit -F arch=b32 -S socketcall -F a0=3" + k, Optional: true},
+	}
+	wires := make([][]byte, len(specs))
+	for i, spec := range specs {
+		w, err := BuildRule(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wires[i] = w
+	}
+	// Turn the second rule's arch=b32 into arch<b32.
+	r, err := ParseKernelRule(wires[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	archAt := -1
+	for i, f := range r.Fields {
+		if f.Field == fieldArch {
+			archAt = i
+		}
+	}
+	if archAt < 0 {
+		t.Fatalf("no arch field in %+v", r.Fields)
+	}
+	const auditLessThan = 0x20000000 // AUDIT_LESS_THAN
+	binary.NativeEndian.PutUint32(wires[1][ruleOffFlags+4*archAt:], auditLessThan)
+
+	c, err := dialClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	kept, refused, err := addRules(c, specs, wires)
+	if err != nil {
+		t.Fatalf("addRules: %v", err)
+	}
+	if len(kept) != 2 || len(refused) != 1 || refused[0].Text != specs[1].Text || !errors.Is(refused[0].Err, unix.EINVAL) {
+		t.Fatalf("kept %d, refused %+v; want 2 kept and the arch< rule refused with EINVAL", len(kept), refused)
+	}
+	checkRules(t, rulesWithKey(t, testKey), []wantRule{
+		{arch: archX86_64, syscalls: []int{42}, action: 2},
+		{arch: archI386, syscalls: []int{102}, action: 2},
+	})
+
+	if _, err := DeleteRulesByKey(testKey); err != nil {
+		t.Fatal(err)
+	}
+	specs[1].Optional = false
+	kept, _, err = addRules(c, specs, wires)
+	if !errors.Is(err, unix.EINVAL) || len(kept) != 1 {
+		t.Errorf("required rule refused: kept %d, err %v; want 1 kept and EINVAL", len(kept), err)
 	}
 }
 

@@ -22,6 +22,10 @@ type RuleSpec struct {
 	Text string
 	// Prepend puts the rule at the head of its list (auditctl -A).
 	Prepend bool
+	// Optional: if the kernel refuses the rule, Open leaves it out and
+	// logs why instead of failing. The b32 rules are optional: whether the
+	// kernel takes them is the probe (Features.Compat32).
+	Optional bool
 }
 
 // SensorRules returns the rules the sensor needs on a kernel with features f,
@@ -49,19 +53,19 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 	)
 
 	if !f.Compat32 {
-		return rules, append(skipped, "all b32 rules (no IA32 emulation on this kernel)")
+		return rules, append(skipped, "all b32 rules (not an x86_64 kernel)")
 	}
 	// exec32 mirrors exec64: execveat came to both ABIs in 3.19.
-	rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S " + exec64 + k})
+	rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S " + exec64 + k, Optional: true})
 	if f.Connect32 {
-		rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S connect" + k})
+		rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S connect" + k, Optional: true})
 	} else {
 		skipped = append(skipped, "b32 connect (i386 syscall 362 needs kernel 4.3)")
 	}
 	// i386 programs mostly connect through socketcall(2); a0 == 3 is
 	// SYS_CONNECT (include/uapi/linux/net.h), the filter keeps the other
 	// socket calls out.
-	rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S socketcall -F a0=3" + k})
+	rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S socketcall -F a0=3" + k, Optional: true})
 	return rules, skipped
 }
 

@@ -116,8 +116,9 @@ func Open(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl, self: uint32(self), wires: wires, procRoot: cfg.procRoot}
-	if err := s.setup(cfg, uint32(self), wires); err != nil {
+	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl, self: uint32(self), procRoot: cfg.procRoot}
+	refused, err := s.setup(cfg, uint32(self), specs, wires)
+	if err != nil {
 		if undoErr := s.teardown(); undoErr != nil {
 			return nil, errors.Join(err, fmt.Errorf("audit: undo after failed open: %w", undoErr))
 		}
@@ -126,51 +127,56 @@ func Open(cfg Config) (*Session, error) {
 	for _, what := range skipped {
 		s.log.Warn("audit rule skipped: kernel lacks it", "rule", what)
 	}
+	for _, r := range refused {
+		s.log.Warn("audit rule refused by the kernel: left out", "rule", r.Text, "error", r.Err)
+	}
+	logCompat32(s.log, features, specs, refused)
 	rcvbuf, _ := s.data.receiveBuffer()
-	s.log.Info("audit session open", "key", cfg.Key, "rules", len(wires),
+	s.log.Info("audit session open", "key", cfg.Key, "rules", len(s.wires),
 		"audit_pid", self, "receive_buffer", rcvbuf, "lost_at_start", s.found.Lost)
 	return s, nil
 }
 
 // setup does Open's kernel steps in an order that teardown can undo at any
 // point. Records start flowing to the data socket when it becomes the audit
-// PID; they wait in its receive buffer until Run.
-func (s *Session) setup(cfg Config, self uint32, wires [][]byte) error {
+// PID; they wait in its receive buffer until Run. It keeps in s.wires the
+// rules the kernel took and returns the optional ones it refused.
+func (s *Session) setup(cfg Config, self uint32, specs []RuleSpec, wires [][]byte) ([]RefusedRule, error) {
 	st, err := s.ctl.status()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.found = st
 	if st.Enabled == enabledLocked {
-		return ErrLocked
+		return nil, ErrLocked
 	}
 	if err := checkHolder(st.PID, cfg.procRoot); err != nil {
-		return err
+		return nil, err
 	}
 	// Rules with our key left by a sensor that died are not ours to keep.
 	if n, err := deleteRulesByKey(s.ctl, s.key); err != nil {
-		return err
+		return nil, err
 	} else if n > 0 {
 		s.log.Warn("removed stale audit rules", "key", s.key, "count", n)
 	}
 
 	if s.data, err = openStream(cfg.ReceiveBuffer); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.data.becomePID(self); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			// The kernel (4.11+) found a live holder that /proc did not show
 			// us: tell who it is.
 			now, _ := s.ctl.status()
-			return &HolderError{PID: now.PID, Comm: readComm(cfg.procRoot, now.PID), Err: err}
+			return nil, &HolderError{PID: now.PID, Comm: readComm(cfg.procRoot, now.PID), Err: err}
 		}
-		return err
+		return nil, err
 	}
 	s.becamePID = true
 
 	if st.BacklogLimit < cfg.BacklogLimit {
 		if err := s.ctl.set(Status{Mask: statusBacklogLimit, BacklogLimit: cfg.BacklogLimit}, "backlog limit"); err != nil {
-			return err
+			return nil, err
 		}
 		s.changedBacklog = true
 	}
@@ -178,24 +184,23 @@ func (s *Session) setup(cfg Config, self uint32, wires [][]byte) error {
 	// instead of stalling every audited syscall for up to 60 s.
 	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
 		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime}, "backlog wait time"); err != nil {
-			return err
+			return nil, err
 		}
 		s.changedWait = true
 	}
 
 	s.rulesAdded = true // from here on teardown deletes by key
-	for _, w := range wires {
-		if err := s.ctl.addRule(w); err != nil {
-			return err
-		}
+	var refused []RefusedRule
+	if s.wires, refused, err = addRules(s.ctl, specs, wires); err != nil {
+		return nil, err
 	}
 	if st.Enabled != enabledOn {
 		if err := s.ctl.set(Status{Mask: statusEnabled, Enabled: enabledOn}, "enabled"); err != nil {
-			return err
+			return nil, err
 		}
 		s.changedEnabled = true
 	}
-	return nil
+	return refused, nil
 }
 
 // teardown undoes what setup did, in reverse, and carries on past errors.

@@ -179,7 +179,10 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 	}
 	t.Cleanup(func() { DeleteRulesByKey(foreignKey) })
 
-	s, _ := openTestSession(t, nil)
+	s, logs := openTestSession(t, nil)
+	if f, _ := DetectFeatures(); f.Compat32 && !strings.Contains(logs.String(), `msg="32-bit audit rules installed" why="the kernel accepted all 3`) {
+		t.Errorf("no log line says the kernel took the b32 rules:\n%s", logs)
+	}
 	st, err := s.Status()
 	if err != nil {
 		t.Fatal(err)
