@@ -17,7 +17,7 @@ type span struct{ start, end int }
 type syscallInfo struct {
 	arch        uint32
 	nr          uint64
-	a0          uint64
+	args        args // a0, a2, a3: what classify looks at
 	haveResult  bool // success= and exit= are absent when the syscall had not returned
 	success     bool
 	exit        int64
@@ -100,9 +100,22 @@ func (p *pending) decodeSyscall(fields []byte) error {
 			si.success, si.haveResult = string(f.Val) == "yes", true
 		case "exit":
 			si.exit, err = parseSignedDec(f)
-		case "a0":
-			si.a0, err = parseHexUint(f)
-			if err == nil && si.haveArch && si.haveSyscall && classify(si.arch, si.nr, si.a0) == kindOther {
+		case "a0", "a2", "a3":
+			// The kind is known after a0=, or for a send after its flags
+			// argument: stop there when the event is not wanted.
+			var v uint64
+			v, err = parseHexUint(f)
+			at := f.Key[1] - '0'
+			switch at {
+			case 0:
+				si.args.a0 = v
+			case 2:
+				si.args.a2 = v
+			case 3:
+				si.args.a3 = v
+			}
+			if err == nil && si.haveArch && si.haveSyscall && int(at) == decidingArg(si.arch, si.nr) &&
+				classify(si.arch, si.nr, si.args) == kindOther {
 				p.haveSyscall, p.kind = true, kindOther
 				return nil
 			}
@@ -132,8 +145,14 @@ func (p *pending) decodeSyscall(fields []byte) error {
 		return fmt.Errorf("%w: SYSCALL record lacks arch=, syscall=, pid= or ppid=", ErrMalformed)
 	}
 	p.haveSyscall = true
-	p.kind = classify(si.arch, si.nr, si.a0)
+	p.kind = classify(si.arch, si.nr, si.args)
 	return nil
+}
+
+// decidingArg is the argument after which classify has all it needs: a
+// send's flags argument, else a0.
+func decidingArg(arch uint32, nr uint64) int {
+	return sendFlagsArg(arch, nr) // 0 (a0) for everything but sends
 }
 
 // parseID parses a uid/auid; the kernel prints them as unsigned 32-bit

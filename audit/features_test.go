@@ -75,7 +75,7 @@ func TestDetectFeatures(t *testing.T) {
 
 func TestCompat32Decision(t *testing.T) {
 	specs, _ := SensorRules("k", 1, Features{Execveat: true, Compat32: true, Connect32: true})
-	refusal := RefusedRule{Text: specs[3].Text, Err: unix.EINVAL}
+	refusal := RefusedRule{Text: specs[5].Text, Err: unix.EINVAL} // the first b32 rule
 	tests := []struct {
 		name         string
 		f            Features
@@ -83,9 +83,9 @@ func TestCompat32Decision(t *testing.T) {
 		wantDecision string
 		wantWhy      string
 	}{
-		{"accepted", Features{Compat32: true}, nil, "installed", "the kernel accepted all 3"},
-		{"one refused", Features{Compat32: true}, []RefusedRule{refusal}, "partly installed", "refused 1 of 3"},
-		{"all refused", Features{Compat32: true}, []RefusedRule{refusal, refusal, refusal}, "not installed", "refused all 3"},
+		{"accepted", Features{Compat32: true}, nil, "installed", "the kernel accepted all 5"},
+		{"one refused", Features{Compat32: true}, []RefusedRule{refusal}, "partly installed", "refused 1 of 5"},
+		{"all refused", Features{Compat32: true}, []RefusedRule{refusal, refusal, refusal, refusal, refusal}, "not installed", "refused all 5"},
 		{"not x86_64", Features{}, nil, "not installed", "not an x86_64 kernel"},
 	}
 	for _, tt := range tests {

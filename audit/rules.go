@@ -51,6 +51,7 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 		RuleSpec{Text: "-a always,exit -F arch=b64 -S " + exec64 + k},
 		RuleSpec{Text: "-a always,exit -F arch=b64 -S connect" + k},
 	)
+	rules = append(rules, fastOpenRules("b64", k, false)...)
 
 	if !f.Compat32 {
 		return rules, append(skipped, "all b32 rules (not an x86_64 kernel)")
@@ -59,14 +60,27 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 	rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S " + exec64 + k, Optional: true})
 	if f.Connect32 {
 		rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S connect" + k, Optional: true})
+		rules = append(rules, fastOpenRules("b32", k, true)...)
 	} else {
-		skipped = append(skipped, "b32 connect (i386 syscall 362 needs kernel 4.3)")
+		skipped = append(skipped, "b32 connect and TCP Fast Open sends (i386 syscalls 362, 369, 370 need kernel 4.3)")
 	}
 	// i386 programs mostly connect through socketcall(2); a0 == 3 is
 	// SYS_CONNECT (include/uapi/linux/net.h), the filter keeps the other
 	// socket calls out.
 	rules = append(rules, RuleSpec{Text: "-a always,exit -F arch=b32 -S socketcall -F a0=3" + k, Optional: true})
 	return rules, skipped
+}
+
+// fastOpenRules audits the sends that open a TCP connection (TCP Fast
+// Open, MSG_FASTOPEN in the flags argument: a3 of sendto and sendmmsg, a2
+// of sendmsg); the bit-mask filter keeps every other send out, so DNS
+// over UDP and every write to a connected socket cost nothing.
+func fastOpenRules(arch, k string, optional bool) []RuleSpec {
+	flag := "&" + "0x" + strconv.FormatUint(MsgFastOpen, 16)
+	return []RuleSpec{
+		{Text: "-a always,exit -F arch=" + arch + " -S sendto,sendmmsg -F a3" + flag + k, Optional: optional},
+		{Text: "-a always,exit -F arch=" + arch + " -S sendmsg -F a2" + flag + k, Optional: optional},
+	}
 }
 
 // BuildRule turns one rule into audit_rule_data wire format with go-libaudit.

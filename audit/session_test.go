@@ -180,7 +180,7 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 	t.Cleanup(func() { DeleteRulesByKey(foreignKey) })
 
 	s, logs := openTestSession(t, nil)
-	if f, _ := DetectFeatures(); f.Compat32 && !strings.Contains(logs.String(), `msg="32-bit audit rules installed" why="the kernel accepted all 3`) {
+	if f, _ := DetectFeatures(); f.Compat32 && !strings.Contains(logs.String(), `msg="32-bit audit rules installed" why="the kernel accepted all 5`) {
 		t.Errorf("no log line says the kernel took the b32 rules:\n%s", logs)
 	}
 	st, err := s.Status()
@@ -210,16 +210,26 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 		{action: 0},
 		{arch: archX86_64, syscalls: []int{59, 322}, action: 2},
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
+		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
+		{arch: archX86_64, syscalls: []int{46}, action: 2},
 	}
 	if f.Compat32 {
 		want = append(want,
 			wantRule{arch: archI386, syscalls: []int{11, 358}, action: 2},
 			wantRule{arch: archI386, syscalls: []int{362}, action: 2},
+			wantRule{arch: archI386, syscalls: []int{369, 345}, action: 2},
+			wantRule{arch: archI386, syscalls: []int{370}, action: 2},
 			wantRule{arch: archI386, syscalls: []int{102}, action: 2},
 		)
 	}
 	got := rulesWithKey(t, testKey)
 	checkRules(t, got, want)
+	// TCP Fast Open sends only: the flags argument masked with MSG_FASTOPEN.
+	for i, arg := range map[int]uint32{3: 203, 4: 202} { // AUDIT_ARG3, AUDIT_ARG2
+		if fl, ok := got[i].Field(arg); !ok || fl.Op != 0x08000000 || fl.Value != MsgFastOpen {
+			t.Errorf("rule %d: flags filter %+v, want a%d&0x20000000 (AUDIT_BIT_MASK)", i, fl, arg-200)
+		}
+	}
 	if f.Compat32 {
 		a0, ok := got[len(got)-1].Field(fieldArg0)
 		if !ok || a0.Value != 3 {
@@ -264,6 +274,8 @@ func TestSessionOldKernelSkipsRules(t *testing.T) {
 		{action: 0},
 		{arch: archX86_64, syscalls: []int{59}, action: 2},
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
+		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
+		{arch: archX86_64, syscalls: []int{46}, action: 2},
 	})
 	if got[1].HasSyscall(322) {
 		t.Error("execveat installed although the features say the kernel lacks it")
@@ -283,6 +295,8 @@ func TestSessionOldKernelSkipsRules(t *testing.T) {
 		{action: 0},
 		{arch: archX86_64, syscalls: []int{59, 322}, action: 2},
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
+		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
+		{arch: archX86_64, syscalls: []int{46}, action: 2},
 		{arch: archI386, syscalls: []int{11, 358}, action: 2},
 		{arch: archI386, syscalls: []int{102}, action: 2},
 	})
@@ -420,6 +434,12 @@ func TestMain(m *testing.M) {
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
+	case "fastopen":
+		if mode, addr, ok := fastOpenArgs(); ok {
+			fastOpenHelper(mode, addr)
+			os.Exit(0)
+		}
+		os.Exit(2)
 	case "open":
 		_, err := Open(Config{Key: testKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		fmt.Println(err)

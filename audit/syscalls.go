@@ -22,12 +22,67 @@ const (
 // include/uapi/linux/net.h.
 const sysConnect = 3
 
+// MsgFastOpen is MSG_FASTOPEN (include/linux/socket.h): sendto, sendmsg or
+// sendmmsg with it on an unconnected TCP socket opens the connection, TCP
+// Fast Open's SYN carrying the data (net/ipv4/tcp.c tcp_sendmsg_fastopen).
+// Such a call is a connection attempt as connect() is, and its address is
+// in the event's SOCKADDR record (net/socket.c move_addr_to_kernel).
+const MsgFastOpen = 0x20000000
+
+// args holds a SYSCALL record's first four arguments.
+type args struct{ a0, a2, a3 uint64 }
+
+// sendFlagsArg reports, for a send call that can carry MSG_FASTOPEN, which
+// argument holds its flags: 3 for sendto(fd, buf, len, flags, addr, alen)
+// and sendmmsg(fd, vec, vlen, flags), 2 for sendmsg(fd, msg, flags); 0 for
+// any other syscall. i386's socketcall(2) passes the flags in memory, out
+// of audit's reach: those sends are not seen.
+func sendFlagsArg(arch uint32, nr uint64) int {
+	switch arch {
+	case ArchX8664:
+		switch nr {
+		case 44, 307: // sendto, sendmmsg
+			return 3
+		case 46: // sendmsg
+			return 2
+		}
+	case ArchI386:
+		switch nr {
+		case 369, 345: // sendto, sendmmsg (Linux 4.3 for sendto)
+			return 3
+		case 370: // sendmsg
+			return 2
+		}
+	case ArchAArch64:
+		switch nr {
+		case 206, 269: // sendto, sendmmsg
+			return 3
+		case 211: // sendmsg
+			return 2
+		}
+	}
+	return 0
+}
+
 // classify maps arch and syscall number (and, for socketcall, its first
-// argument) to a kind. It goes by number, not by rule key, because an
-// operator's rule with another key can produce the same event. Numbers are
-// from the kernel's syscall tables: arch/x86/entry/syscalls/syscall_64.tbl,
-// syscall_32.tbl and include/uapi/asm-generic/unistd.h for arm64.
-func classify(arch uint32, nr uint64, a0 uint64) syscallKind {
+// argument; for sends, their flags) to a kind. It goes by number, not by
+// rule key, because an operator's rule with another key can produce the
+// same event. Numbers are from the kernel's syscall tables:
+// arch/x86/entry/syscalls/syscall_64.tbl, syscall_32.tbl and
+// include/uapi/asm-generic/unistd.h for arm64.
+func classify(arch uint32, nr uint64, a args) syscallKind {
+	switch sendFlagsArg(arch, nr) {
+	case 3:
+		if a.a3&MsgFastOpen != 0 {
+			return kindConnect
+		}
+		return kindOther
+	case 2:
+		if a.a2&MsgFastOpen != 0 {
+			return kindConnect
+		}
+		return kindOther
+	}
 	switch arch {
 	case ArchX8664:
 		switch nr {
@@ -43,7 +98,7 @@ func classify(arch uint32, nr uint64, a0 uint64) syscallKind {
 		case 362: // connect
 			return kindConnect
 		case 102: // socketcall(call, args)
-			if a0 == sysConnect {
+			if a.a0 == sysConnect {
 				return kindConnect
 			}
 		}
