@@ -128,6 +128,8 @@ func (a *Assembler) Push(r Record, emit func(Event)) error {
 		err = p.decodeCwd(fields)
 	case TypeSockaddr:
 		err = p.decodeSockaddr(fields)
+	case TypeURingOp:
+		err = p.decodeURingOp(fields)
 	}
 	if err != nil {
 		a.stats.Malformed++
@@ -195,6 +197,14 @@ func (a *Assembler) finish(p *pending, emit func(Event)) error {
 		}
 	case kindConnect:
 		c := p.buildConnect()
+		if c == nil {
+			a.stats.OtherSyscalls++
+			return nil
+		}
+		a.stats.Connects++
+		emit(c)
+	case kindURingEnter:
+		c := p.buildURingConnect()
 		if c == nil {
 			a.stats.OtherSyscalls++
 			return nil

@@ -47,6 +47,8 @@ type pending struct {
 	haveExecve bool
 	argv       argvBuilder
 
+	uringConnect bool // a URINGOP record of IORING_OP_CONNECT
+
 	haveSockaddr bool
 	family       uint16
 	dest         netip.AddrPort
@@ -72,7 +74,9 @@ func (p *pending) wants(t uint16) bool {
 	case TypeExecve, TypeCwd:
 		return p.kind == kindExec
 	case TypeSockaddr:
-		return p.kind == kindConnect
+		return p.kind == kindConnect || p.kind == kindURingEnter
+	case TypeURingOp:
+		return p.kind == kindURingEnter
 	}
 	return false
 }

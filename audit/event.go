@@ -50,6 +50,10 @@ type Connect struct {
 	// failed (for example ECONNREFUSED, ENETUNREACH, EINPROGRESS), else 0.
 	Success bool
 	Errno   syscall.Errno
+	// ResultUnknown: audit does not say how the attempt ended (an
+	// io_uring connect: URINGOP's exit= is the return, not the
+	// completion's result); Success and Errno are then false and 0.
+	ResultUnknown bool
 }
 
 // EventTime returns the record timestamp; it makes Exec an Event.

@@ -196,10 +196,17 @@ func compat32Decision(f Features, specs []RuleSpec, refused []RefusedRule) (deci
 	}
 	tried := 0
 	for _, s := range specs {
-		if s.Optional {
+		if isB32(s.Text) {
 			tried++
 		}
 	}
+	var b32Refused []RefusedRule
+	for _, r := range refused {
+		if isB32(r.Text) {
+			b32Refused = append(b32Refused, r)
+		}
+	}
+	refused = b32Refused
 	switch {
 	case len(refused) == 0:
 		return "installed", fmt.Sprintf("the kernel accepted all %d; a b32 rule is harmless where 32-bit programs cannot run", tried)
@@ -209,3 +216,6 @@ func compat32Decision(f Features, specs []RuleSpec, refused []RefusedRule) (deci
 		return "not installed", fmt.Sprintf("the kernel refused all %d, first %q: %v", tried, refused[0].Text, refused[0].Err)
 	}
 }
+
+// isB32 reports whether a rule's text is a b32 rule.
+func isB32(text string) bool { return strings.Contains(text, " -F arch=b32 ") }

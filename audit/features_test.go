@@ -75,7 +75,12 @@ func TestDetectFeatures(t *testing.T) {
 
 func TestCompat32Decision(t *testing.T) {
 	specs, _ := SensorRules("k", 1, Features{Execveat: true, Compat32: true, Connect32: true})
-	refusal := RefusedRule{Text: specs[5].Text, Err: unix.EINVAL} // the first b32 rule
+	var refusal RefusedRule
+	for _, s := range specs {
+		if isB32(s.Text) && refusal.Text == "" {
+			refusal = RefusedRule{Text: s.Text, Err: unix.EINVAL}
+		}
+	}
 	tests := []struct {
 		name         string
 		f            Features

@@ -34,6 +34,7 @@ const (
 	TypeBprmFcaps  uint16 = 1321 // AUDIT_BPRM_FCAPS: file capabilities applied by exec
 	TypeProctitle  uint16 = 1327 // AUDIT_PROCTITLE: the task's command line, hex
 	TypeReplace    uint16 = 1329 // AUDIT_REPLACE: binary payload (audit PID replaced), not text
+	TypeURingOp    uint16 = 1336 // AUDIT_URINGOP: an io_uring operation (Linux 5.16)
 )
 
 // isSyscallEventType reports whether records of type t belong to a syscall

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/elastic/go-libaudit/v2/rule"
 	"github.com/elastic/go-libaudit/v2/rule/flags"
@@ -52,6 +53,9 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 		RuleSpec{Text: "-a always,exit -F arch=b64 -S connect" + k},
 	)
 	rules = append(rules, fastOpenRules("b64", k, false)...)
+	// io_uring connects (uring.go): kernels older than 5.16 refuse the
+	// filter list, and there they go unseen.
+	rules = append(rules, RuleSpec{Text: uringRulePrefix + "connect" + k, Optional: true})
 
 	if !f.Compat32 {
 		return rules, append(skipped, "all b32 rules (not an x86_64 kernel)")
@@ -87,6 +91,9 @@ func fastOpenRules(arch, k string, optional bool) []RuleSpec {
 // go-libaudit's Build ignores -A, so the AUDIT_FILTER_PREPEND bit is set here
 // (kernel/auditfilter.c audit_to_entry_common reads it from the flags).
 func BuildRule(spec RuleSpec) ([]byte, error) {
+	if strings.HasPrefix(spec.Text, uringRulePrefix) {
+		return buildURingRule(spec.Text)
+	}
 	r, err := flags.Parse(spec.Text)
 	if err != nil {
 		return nil, fmt.Errorf("audit: parse rule %q: %w", spec.Text, err)

@@ -13,9 +13,9 @@ func TestSensorRules(t *testing.T) {
 		wantRules   int
 		wantSkipped []string
 	}{
-		{"6.x with IA32", Features{Execveat: true, Compat32: true, Connect32: true}, 10, nil},
-		{"4.2 with IA32", Features{Execveat: true, Compat32: true}, 7, []string{"b32 connect"}},
-		{"3.16 without IA32", Features{}, 5, []string{"execveat", "all b32"}},
+		{"6.x with IA32", Features{Execveat: true, Compat32: true, Connect32: true}, 11, nil},
+		{"4.2 with IA32", Features{Execveat: true, Compat32: true}, 8, []string{"b32 connect"}},
+		{"3.16 without IA32", Features{}, 6, []string{"execveat", "all b32"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -222,6 +222,8 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 			wantRule{arch: archI386, syscalls: []int{102}, action: 2},
 		)
 	}
+	// The kernel lists rules list by list: io_uring's (7) after exit's (4).
+	want = append(want, wantRule{syscalls: []int{16}, action: 2}) // IORING_OP_CONNECT
 	got := rulesWithKey(t, testKey)
 	checkRules(t, got, want)
 	// TCP Fast Open sends only: the flags argument masked with MSG_FASTOPEN.
@@ -231,7 +233,10 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 		}
 	}
 	if f.Compat32 {
-		a0, ok := got[len(got)-1].Field(fieldArg0)
+		a0, ok := got[len(got)-2].Field(fieldArg0)
+		if last := got[len(got)-1]; last.Flags != filterURingExit {
+			t.Errorf("last rule on list %#x, want the io_uring list %#x", last.Flags, filterURingExit)
+		}
 		if !ok || a0.Value != 3 {
 			t.Errorf("socketcall rule a0 filter %+v, want a0=3", a0)
 		}
@@ -276,6 +281,7 @@ func TestSessionOldKernelSkipsRules(t *testing.T) {
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
 		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
 		{arch: archX86_64, syscalls: []int{46}, action: 2},
+		{syscalls: []int{16}, action: 2},
 	})
 	if got[1].HasSyscall(322) {
 		t.Error("execveat installed although the features say the kernel lacks it")
@@ -299,6 +305,7 @@ func TestSessionOldKernelSkipsRules(t *testing.T) {
 		{arch: archX86_64, syscalls: []int{46}, action: 2},
 		{arch: archI386, syscalls: []int{11, 358}, action: 2},
 		{arch: archI386, syscalls: []int{102}, action: 2},
+		{syscalls: []int{16}, action: 2},
 	})
 	if n := strings.Count(logs.String(), "audit rule skipped"); n != 1 {
 		t.Errorf("%d skip log lines, want 1 (b32 connect):\n%s", n, logs)
@@ -433,6 +440,9 @@ func TestMain(m *testing.M) {
 		}
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	case "uring":
+		uringHelper(os.Getenv("APTSENTINEL_URING"))
 		os.Exit(0)
 	case "fastopen":
 		if mode, addr, ok := fastOpenArgs(); ok {

@@ -16,7 +16,14 @@ const (
 	kindOther syscallKind = iota
 	kindExec
 	kindConnect
+	// kindURingEnter is io_uring_enter: a connect when the event also has
+	// a URINGOP record of IORING_OP_CONNECT (see uring.go).
+	kindURingEnter
 )
+
+// sysIOURingEnter is io_uring_enter's number, the same on x86_64, i386
+// and arm64 (the syscall came after the tables were unified, Linux 5.1).
+const sysIOURingEnter = 426
 
 // sysConnect is socketcall(2)'s call number for connect: SYS_CONNECT in
 // include/uapi/linux/net.h.
@@ -82,6 +89,9 @@ func classify(arch uint32, nr uint64, a args) syscallKind {
 			return kindConnect
 		}
 		return kindOther
+	}
+	if nr == sysIOURingEnter && (arch == ArchX8664 || arch == ArchI386 || arch == ArchAArch64) {
+		return kindURingEnter
 	}
 	switch arch {
 	case ArchX8664:

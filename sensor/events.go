@@ -60,7 +60,10 @@ func (s *sensor) connectEvent(e *audit.Connect) rules.Event {
 	// The audit record is the truth for the connecting task: a thread or an
 	// image the tree has not caught up with still names itself here.
 	re.Process.Name, re.Process.Executable = e.Process.Comm, e.Process.Exe
-	if !e.Success {
+	switch {
+	case e.ResultUnknown: // io_uring: audit does not see the result
+		re.Outcome = "" // rules.Event: "" is unknown
+	case !e.Success:
 		re.Outcome = "failure"
 		if e.Errno != 0 {
 			re.Errno = errnoName(e.Errno)

@@ -1,0 +1,103 @@
+package audit
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// io_uring: a program can connect without the connect syscall, by
+// submitting IORING_OP_CONNECT to an io_uring; -S rules never see it.
+// Since Linux 5.16 audit has a filter list for io_uring operations
+// (AUDIT_FILTER_URING_EXIT, kernel/auditsc.c audit_filter_uring) whose
+// rules use the syscall mask for the operation number. go-libaudit
+// v2.6.2 cannot build such rules, so uringRule builds the wire form here.
+// Older kernels refuse the list (EINVAL): the rule is Optional, and there
+// io_uring connects go unseen.
+const (
+	filterURingExit = 0x07 // AUDIT_FILTER_URING_EXIT (include/uapi/linux/audit.h, 5.16)
+	uringOpConnect  = 16   // IORING_OP_CONNECT (include/uapi/linux/io_uring.h)
+	auditAlways     = 2    // AUDIT_ALWAYS
+	auditEqual      = 0x40000000
+)
+
+// uringRulePrefix starts the text of an io_uring rule, in auditctl's
+// syntax (auditctl 3.0.7+: -a always,io_uring -U OP).
+const uringRulePrefix = "-a always,io_uring -U "
+
+// uringOps are the operations uringRule knows by name.
+var uringOps = map[string]int{"connect": uringOpConnect}
+
+// buildURingRule builds "-a always,io_uring -U connect[,...] -k KEY" into
+// audit_rule_data: the exit-style list 7, AUDIT_ALWAYS, the operations as
+// mask bits, and the key as the one field.
+func buildURingRule(text string) ([]byte, error) {
+	f := strings.Fields(strings.TrimPrefix(text, uringRulePrefix))
+	if !strings.HasPrefix(text, uringRulePrefix) || len(f) != 3 || f[1] != "-k" {
+		return nil, fmt.Errorf("audit: io_uring rule %q: want %q OPS -k KEY", text, uringRulePrefix)
+	}
+	key := f[2]
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	b := make([]byte, ruleHeaderLen+len(key))
+	put := func(off int, v uint32) { binary.NativeEndian.PutUint32(b[off:], v) }
+	put(0, filterURingExit)
+	put(4, auditAlways)
+	put(8, 1) // field_count
+	for _, name := range strings.Split(f[0], ",") {
+		op, ok := uringOps[name]
+		if !ok {
+			return nil, fmt.Errorf("audit: io_uring rule %q: unknown operation %q", text, name)
+		}
+		put(ruleOffMask+4*(op/32), binary.NativeEndian.Uint32(b[ruleOffMask+4*(op/32):])|1<<(op%32))
+	}
+	put(ruleOffFields, fieldFilterKey)
+	put(ruleOffValues, uint32(len(key)))
+	put(ruleOffFlags, auditEqual)
+	put(ruleOffBufLen, uint32(len(key)))
+	copy(b[ruleHeaderLen:], key)
+	return b, nil
+}
+
+// decodeURingOp reads a URINGOP record: uring_op=N is the operation
+// (kernel/auditsc.c audit_log_uring). Its success= and exit= are the
+// issue's return value (-EAGAIN, then 0 once queued or done), not the
+// connect's result, so they are not kept.
+func (p *pending) decodeURingOp(fields []byte) error {
+	s := newFieldScanner(fields)
+	for s.next() {
+		if string(s.f.Key) != "uring_op" {
+			continue
+		}
+		op, err := parseDec(s.f)
+		if err != nil {
+			return fmt.Errorf("URINGOP: %w", err)
+		}
+		if op == uringOpConnect {
+			p.uringConnect = true
+		}
+		return nil
+	}
+	if s.err != nil {
+		return fmt.Errorf("URINGOP: %w", s.err)
+	}
+	return fmt.Errorf("%w: URINGOP record lacks uring_op=", ErrMalformed)
+}
+
+// buildURingConnect returns the Connect of an io_uring_enter event that ran
+// an IORING_OP_CONNECT inline, or nil. The kernel wrote the records of the
+// operation into the io_uring_enter syscall's event: URINGOP uring_op=16,
+// the SYSCALL record of io_uring_enter (syscall=426) and the SOCKADDR that
+// io_connect_prep copied in (io_uring/net.c, move_addr_to_kernel).
+func (p *pending) buildURingConnect() *Connect {
+	if !p.uringConnect {
+		return nil
+	}
+	c := p.buildConnect()
+	if c == nil {
+		return nil
+	}
+	c.Success, c.Errno, c.ResultUnknown = false, 0, true
+	return c
+}
