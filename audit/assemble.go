@@ -176,6 +176,8 @@ func (a *Assembler) finish(p *pending, emit func(Event)) error {
 	switch {
 	case p.broken:
 		return nil
+	case !p.haveSyscall && p.uringConnect:
+		p.kind = kindURingEnter // an SQPOLL thread's event: no SYSCALL record
 	case !p.haveSyscall:
 		a.stats.NoSyscall++
 		return nil

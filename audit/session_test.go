@@ -442,7 +442,7 @@ func TestMain(m *testing.M) {
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	case "uring":
-		uringHelper(os.Getenv("APTSENTINEL_URING"))
+		uringHelper(os.Getenv("APTSENTINEL_URING"), os.Getenv("APTSENTINEL_URING_MODE"))
 		os.Exit(0)
 	case "fastopen":
 		if mode, addr, ok := fastOpenArgs(); ok {

@@ -63,35 +63,69 @@ func buildURingRule(text string) ([]byte, error) {
 // decodeURingOp reads a URINGOP record: uring_op=N is the operation
 // (kernel/auditsc.c audit_log_uring). Its success= and exit= are the
 // issue's return value (-EAGAIN, then 0 once queued or done), not the
-// connect's result, so they are not kept.
+// connect's result, so they are not kept. Its pid= (the tgid), ppid= and
+// uid= name the process when no SYSCALL record comes: an operation that
+// the SQPOLL thread ran has an event of its own, URINGOP and SOCKADDR only.
+// A SYSCALL record, where there is one, overwrites them.
 func (p *pending) decodeURingOp(fields []byte) error {
 	s := newFieldScanner(fields)
+	si := &p.sys
+	haveOp := false
 	for s.next() {
-		if string(s.f.Key) != "uring_op" {
-			continue
+		f := s.f
+		var err error
+		switch string(f.Key) {
+		case "uring_op":
+			var op uint64
+			op, err = parseDec(f)
+			haveOp = true
+			if op == uringOpConnect {
+				p.uringConnect = true
+			}
+		case "pid":
+			if !p.haveSyscall {
+				si.pid, err = parseDec(f)
+				si.havePID = true
+			}
+		case "ppid":
+			if !p.haveSyscall {
+				si.ppid, err = parseDec(f)
+				si.havePPID = true
+			}
+		case "uid":
+			if !p.haveSyscall {
+				si.uid, err = parseID(f)
+				si.auid = unsetID // URINGOP has no auid=
+			}
 		}
-		op, err := parseDec(s.f)
 		if err != nil {
 			return fmt.Errorf("URINGOP: %w", err)
 		}
-		if op == uringOpConnect {
-			p.uringConnect = true
-		}
-		return nil
 	}
 	if s.err != nil {
 		return fmt.Errorf("URINGOP: %w", s.err)
 	}
-	return fmt.Errorf("%w: URINGOP record lacks uring_op=", ErrMalformed)
+	if !haveOp {
+		return fmt.Errorf("%w: URINGOP record lacks uring_op=", ErrMalformed)
+	}
+	return nil
 }
 
-// buildURingConnect returns the Connect of an io_uring_enter event that ran
-// an IORING_OP_CONNECT inline, or nil. The kernel wrote the records of the
-// operation into the io_uring_enter syscall's event: URINGOP uring_op=16,
-// the SYSCALL record of io_uring_enter (syscall=426) and the SOCKADDR that
-// io_connect_prep copied in (io_uring/net.c, move_addr_to_kernel).
+// unsetID is an unset uid or auid as the kernel prints it ((u32)-1).
+const unsetID = 4294967295
+
+// buildURingConnect returns the Connect of an IORING_OP_CONNECT, or nil.
+// Run inline, the kernel writes the operation's records into the
+// io_uring_enter syscall's event: URINGOP uring_op=16, the SYSCALL record
+// of io_uring_enter (syscall=426) and the SOCKADDR that io_connect_prep
+// copied in (io_uring/net.c, move_addr_to_kernel). Run by the SQPOLL
+// thread, the event is URINGOP and SOCKADDR: the process is URINGOP's,
+// without comm and exe. Run by an io-wq worker (IOSQE_ASYNC, or a connect
+// that had to wait), the event is URINGOP alone: the address went into the
+// io_uring_enter call that submitted it, which is not audited, so there is
+// no destination and no Connect.
 func (p *pending) buildURingConnect() *Connect {
-	if !p.uringConnect {
+	if !p.uringConnect || !p.sys.havePID || !p.sys.havePPID {
 		return nil
 	}
 	c := p.buildConnect()

@@ -23,6 +23,13 @@ import (
 // on a new io_uring (no liburing: io_uring_setup, three mmaps,
 // io_uring_enter) and returns the completion's result (0 or -errno).
 func uringConnect(addr netip.AddrPort) (int32, error) {
+	return uringConnectMode(addr, 0, 0)
+}
+
+// uringConnectMode is uringConnect with io_uring_setup flags and SQE flags
+// (IORING_SETUP_SQPOLL, IOSQE_ASYNC: the operation runs in a kernel
+// thread of the process instead of inside io_uring_enter).
+func uringConnectMode(addr netip.AddrPort, setupFlags uint32, sqeFlags uint8) (int32, error) {
 	sock, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return 0, err
@@ -42,6 +49,7 @@ func uringConnect(addr netip.AddrPort) (int32, error) {
 			userAddr                                                        uint64
 		}
 	}
+	p.flags = setupFlags
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return 0, fmt.Errorf("io_uring_setup: %w", errno)
@@ -70,6 +78,7 @@ func uringConnect(addr netip.AddrPort) (int32, error) {
 	sqe := sqes[:64]
 	clear(sqe)
 	sqe[0] = uringOpConnect
+	sqe[1] = sqeFlags
 	*(*int32)(unsafe.Pointer(&sqe[4])) = int32(sock)
 	*(*uint64)(unsafe.Pointer(&sqe[8])) = uint64(unsafe.Sizeof(*sa))
 	*(*uint64)(unsafe.Pointer(&sqe[16])) = uint64(uintptr(unsafe.Pointer(sa)))
@@ -77,8 +86,12 @@ func uringConnect(addr netip.AddrPort) (int32, error) {
 	*u32(sqRing, p.sqOff.array+(tail&*u32(sqRing, p.sqOff.ringMask))*4) = 0
 	atomic.StoreUint32(u32(sqRing, p.sqOff.tail), tail+1)
 
-	const enterGetEvents = 1 // IORING_ENTER_GETEVENTS
-	if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, fd, 1, 1, enterGetEvents, 0, 0); errno != 0 {
+	const enterGetEvents, enterSQWakeup = 1, 2 // IORING_ENTER_GETEVENTS, IORING_ENTER_SQ_WAKEUP
+	toSubmit, enterFlags := uintptr(1), uintptr(enterGetEvents)
+	if setupFlags&uringSetupSQPoll != 0 {
+		toSubmit, enterFlags = 0, enterGetEvents|enterSQWakeup // the SQ thread submits
+	}
+	if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, fd, toSubmit, 1, enterFlags, 0, 0); errno != 0 {
 		return 0, fmt.Errorf("io_uring_enter: %w", errno)
 	}
 	runtime.KeepAlive(sa)
@@ -92,9 +105,24 @@ func uringConnect(addr netip.AddrPort) (int32, error) {
 	return res, nil
 }
 
-// uringHelper is the child of the io_uring tests: one IORING_OP_CONNECT.
-func uringHelper(addr string) {
-	res, err := uringConnect(netip.MustParseAddrPort(addr))
+// io_uring_setup and SQE flags (include/uapi/linux/io_uring.h).
+const (
+	uringSetupSQPoll = 1 << 1 // IORING_SETUP_SQPOLL
+	uringSQEAsync    = 1 << 4 // IOSQE_ASYNC
+)
+
+// uringHelper is the child of the io_uring tests: one IORING_OP_CONNECT,
+// inline, or with mode "sqpoll" or "async" in a kernel thread.
+func uringHelper(addr, mode string) {
+	var setup uint32
+	var sqe uint8
+	switch mode {
+	case "sqpoll":
+		setup = uringSetupSQPoll
+	case "async":
+		sqe = uringSQEAsync
+	}
+	res, err := uringConnectMode(netip.MustParseAddrPort(addr), setup, sqe)
 	fmt.Printf("io_uring connect: res %d (%v) err %v\n", res, unix.Errno(-res), err)
 	if err != nil {
 		os.Exit(1)
@@ -122,10 +150,27 @@ func TestAssembleURingConnect(t *testing.T) {
 			t.Errorf("%s: stats %+v", file, st)
 		}
 	}
+	// The SQPOLL thread's event: URINGOP and SOCKADDR, no SYSCALL. The
+	// process is URINGOP's pid (the tgid) and ppid, without comm.
+	events, errs, a := assembleAll(t, loadRecords(t, "uring-connect-sqpoll.txt"))
+	if len(errs) != 0 || len(events) != 1 {
+		t.Fatalf("sqpoll: %d events, errors %v", len(events), errs)
+	}
+	if c, ok := events[0].(*Connect); !ok || c.Dest != netip.MustParseAddrPort("127.0.0.1:42101") || !c.ResultUnknown ||
+		c.Process.PID != 28629 || c.Process.PPID != 3224 || c.Process.Comm != "" || c.Process.AUID != unsetID {
+		t.Errorf("sqpoll: got %s", describe(events[0]))
+	}
+	if st := a.Stats(); st.Connects != 1 || st.NoSyscall != 0 {
+		t.Errorf("sqpoll: stats %+v", st)
+	}
+	// An io-wq worker's events: URINGOP alone, no address, no Connect.
+	if events, _, _ := assembleAll(t, loadRecords(t, "uring-connect-async.txt")); len(events) != 0 {
+		t.Errorf("io-wq: %s", describeAll(events))
+	}
 	// io_uring_enter without a URINGOP record of IORING_OP_CONNECT (a read,
 	// a timeout) is no Connect, with or without a SOCKADDR.
 	recs := loadRecords(t, "uring-connect-enetunreach.txt")
-	events, _, _ := assembleAll(t, recs[1:])
+	events, _, _ = assembleAll(t, recs[1:])
 	if len(events) != 0 {
 		t.Errorf("io_uring_enter without URINGOP: %s", describeAll(events))
 	}
@@ -210,21 +255,28 @@ func TestURingConnectRealKernel(t *testing.T) {
 			})
 		})
 	}()
+	asyncPID := 0
 	for _, tc := range []struct {
-		addr   string
-		prefix []string
+		addr, mode string
+		prefix     []string
 	}{
-		{ln.Addr().String(), nil},
-		{"1.1.1.1:53", []string{"unshare", "-n"}},
+		{ln.Addr().String(), "async", nil}, // an io-wq worker: no address in audit, no event
+		{ln.Addr().String(), "", nil},
+		{"1.1.1.1:53", "", []string{"unshare", "-n"}},
+		{ln.Addr().String(), "sqpoll", nil},
 	} {
 		argv := append(tc.prefix, os.Args[0])
 		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = append(os.Environ(), helperEnv+"=uring", "APTSENTINEL_URING="+tc.addr)
+		cmd.Env = append(os.Environ(), helperEnv+"=uring", "APTSENTINEL_URING="+tc.addr, "APTSENTINEL_URING_MODE="+tc.mode)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("io_uring child: %v\n%s", err, out)
 		}
-		t.Logf("%s: %s", tc.addr, bytes.TrimSpace(out))
+		t.Logf("%s %s: %s", tc.mode, tc.addr, bytes.TrimSpace(out))
+		if tc.mode == "async" {
+			asyncPID = cmd.Process.Pid
+			continue
+		}
 		want := netip.MustParseAddrPort(tc.addr)
 		var got *Connect
 		for deadline := time.Now().Add(5 * time.Second); got == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -239,10 +291,17 @@ func TestURingConnectRealKernel(t *testing.T) {
 		if got == nil {
 			t.Fatalf("no Connect event from pid %d to %s", cmd.Process.Pid, want)
 		}
-		if !got.ResultUnknown || got.Process.Comm == "" {
-			t.Errorf("io_uring connect event %+v", got)
+		if !got.ResultUnknown || (got.Process.Comm == "") != (tc.mode == "sqpoll") {
+			t.Errorf("io_uring connect event (%s) %+v", tc.mode, got)
 		}
 	}
+	mu.Lock()
+	for _, c := range connects {
+		if c.Process.PID == asyncPID {
+			t.Errorf("an io-wq connect became an event, with an address audit does not have: %+v", c)
+		}
+	}
+	mu.Unlock()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

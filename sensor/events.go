@@ -59,7 +59,10 @@ func (s *sensor) connectEvent(e *audit.Connect) rules.Event {
 	}
 	// The audit record is the truth for the connecting task: a thread or an
 	// image the tree has not caught up with still names itself here.
-	re.Process.Name, re.Process.Executable = e.Process.Comm, e.Process.Exe
+	// An io_uring SQPOLL thread's event has no comm or exe: the tree's stay.
+	if e.Process.Comm != "" {
+		re.Process.Name, re.Process.Executable = e.Process.Comm, e.Process.Exe
+	}
 	switch {
 	case e.ResultUnknown: // io_uring: audit does not see the result
 		re.Outcome = "" // rules.Event: "" is unknown
