@@ -2,7 +2,6 @@ package audit
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -15,38 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fastOpenHelper is the child process of TestFastOpenRealKernel (the
-// sensor's never rule hides the test process itself): one send on a new
-// socket to addr, "sendto" and "sendmsg" with MSG_FASTOPEN on a TCP socket,
-// "udp" a plain sendto on a UDP socket. It prints the send's result.
-func fastOpenHelper(mode, addr string) {
-	ap := netip.MustParseAddrPort(addr)
-	to := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	typ := unix.SOCK_STREAM
-	if mode == "udp" {
-		typ = unix.SOCK_DGRAM
-	}
-	fd, err := unix.Socket(unix.AF_INET, typ, 0)
-	if err == nil {
-		switch mode {
-		case "sendto":
-			err = unix.Sendto(fd, []byte("tfo"), unix.MSG_FASTOPEN, to)
-		case "sendmsg":
-			_, err = unix.SendmsgN(fd, []byte("tfo"), nil, to, unix.MSG_FASTOPEN)
-		case "udp":
-			err = unix.Sendto(fd, []byte("udp"), 0, to)
-		}
-	}
-	fmt.Println("send:", err)
-}
-
-// fastOpenChild runs fastOpenHelper in a child, under prefix (unshare -n)
-// if given, and returns its pid.
-func fastOpenChild(t *testing.T, mode, addr string, prefix ...string) int {
+// connectChild makes one connection by conntest.Connect's mode in a child
+// (the session's never rule hides the test process itself), under prefix
+// (unshare -n) if given, and returns its pid.
+func connectChild(t *testing.T, mode, addr string, prefix ...string) int {
 	t.Helper()
 	argv := append(prefix, os.Args[0])
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), helperEnv+"=fastopen", "APTSENTINEL_TFO="+mode+" "+addr)
+	cmd.Env = append(os.Environ(), helperEnv+"=connect", "APTSENTINEL_CONNECT="+mode+" "+addr)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s child: %v\n%s", mode, err, out)
@@ -117,16 +92,16 @@ func TestFastOpenRealKernel(t *testing.T) {
 
 	tcpAddr := ln.Addr().String()
 	udpAddr := udp.LocalAddr().String()
-	udpPID := fastOpenChild(t, "udp", udpAddr)
-	c := waitConnect("sendto MSG_FASTOPEN", fastOpenChild(t, "sendto", tcpAddr), tcpAddr)
+	udpPID := connectChild(t, "udp", udpAddr)
+	c := waitConnect("sendto MSG_FASTOPEN", connectChild(t, "sendto", tcpAddr), tcpAddr)
 	if c.Process.Comm == "" {
 		t.Errorf("sendto event without the process: %+v", c)
 	}
-	waitConnect("sendmsg MSG_FASTOPEN", fastOpenChild(t, "sendmsg", tcpAddr), tcpAddr)
+	waitConnect("sendmsg MSG_FASTOPEN", connectChild(t, "sendmsg", tcpAddr), tcpAddr)
 	// Offline, as the detection needs it: a public address inside a new
 	// network namespace fails at once and is still an attempt.
 	if _, err := exec.LookPath("unshare"); err == nil {
-		c = waitConnect("sendto MSG_FASTOPEN in unshare -n", fastOpenChild(t, "sendto", "1.1.1.1:53", "unshare", "-n"), "1.1.1.1:53")
+		c = waitConnect("sendto MSG_FASTOPEN in unshare -n", connectChild(t, "sendto", "1.1.1.1:53", "unshare", "-n"), "1.1.1.1:53")
 		if c.Success || !errors.Is(c.Errno, syscall.ENETUNREACH) {
 			t.Errorf("offline TFO send: success %v errno %v, want ENETUNREACH", c.Success, c.Errno)
 		}
@@ -186,15 +161,4 @@ func TestClassifyFastOpen(t *testing.T) {
 			t.Errorf("classify(%#x, %d, %+v) = %d, want %d", tt.arch, tt.nr, tt.a, got, tt.want)
 		}
 	}
-}
-
-// fastOpenArgs is the helper's mode and address, from its environment.
-func fastOpenArgs() (mode, addr string, ok bool) {
-	v := os.Getenv("APTSENTINEL_TFO")
-	for i := range v {
-		if v[i] == ' ' {
-			return v[:i], v[i+1:], true
-		}
-	}
-	return "", "", false
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
+	"github.com/aptsentinel/aptsentinel/internal/conntest"
 	"github.com/aptsentinel/aptsentinel/internal/proctest"
 	"github.com/aptsentinel/aptsentinel/internal/testenv"
 
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -441,15 +443,13 @@ func TestMain(m *testing.M) {
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
-	case "uring":
-		uringHelper(os.Getenv("APTSENTINEL_URING"), os.Getenv("APTSENTINEL_URING_MODE"))
+	case "connect":
+		// One connection without connect(2): the tests of fastopen_test.go
+		// and uring_test.go.
+		mode, addr, _ := strings.Cut(os.Getenv("APTSENTINEL_CONNECT"), " ")
+		err := conntest.Connect(mode, netip.MustParseAddrPort(addr))
+		fmt.Printf("%s %s: %v\n", mode, addr, err)
 		os.Exit(0)
-	case "fastopen":
-		if mode, addr, ok := fastOpenArgs(); ok {
-			fastOpenHelper(mode, addr)
-			os.Exit(0)
-		}
-		os.Exit(2)
 	case "open":
 		_, err := Open(Config{Key: testKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		fmt.Println(err)
