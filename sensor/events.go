@@ -49,6 +49,11 @@ func (s *sensor) applyAudit(p *Proc, evs []audit.Event) {
 // execEvent records the exec in the tree (same entity: an exec keeps pid,
 // start time and parent at fork) and returns the exec event.
 func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
+	// For a #! script, exe= is the interpreter and comm the script's
+	// basename. Elastic Endpoint reports the same: its exec probe
+	// (elastic/ebpf GPL/Events/Process/Probe.bpf.c, sched_process_exec)
+	// reads binprm->file, which fs/exec.c exec_binprm has switched to the
+	// interpreter before that tracepoint (issue 8 A.4; see the README).
 	p.Name, p.Executable, p.Cwd, p.UID = e.Process.Comm, e.Process.Exe, e.Cwd, e.Process.UID
 	p.Args, p.ArgsTruncated, p.Argc = e.Args, e.ArgsTruncated, e.Argc
 	return rules.Event{
