@@ -83,10 +83,16 @@ func newResolver(tree *Tree, wait time.Duration) *resolver {
 // the process is known, else holds it. now is the loop's clock, for the
 // hold bound.
 func (r *resolver) resolve(ev audit.Event, pid, ppid int, now time.Time) {
-	if h := r.held[pid]; h != nil {
-		// An earlier event of this pid waits: this one goes behind it.
-		r.add(h, ev)
-		return
+	if r.held[pid] != nil {
+		if r.nheld >= r.maxHeld {
+			r.stats.ReleasedEarly += uint64(r.releaseOldest())
+		}
+		// An earlier event of this pid waits: this one goes behind it
+		// (unless making room just released them).
+		if h := r.held[pid]; h != nil {
+			r.add(h, ev)
+			return
+		}
 	}
 	if p := r.lookup(pid, ppid, ev.EventTime()); p != nil {
 		r.stats.FromCache++
