@@ -231,13 +231,31 @@ func (r *resolver) fallback(pid int, h *heldPID) *Proc {
 		if old, ok := r.tree.Get(pid); ok && old.StartTicks == p.StartTicks && old.Source != "audit" {
 			return old // the same entity, already known
 		}
-		parent, _ := r.tree.Get(p.PPID)
-		Link(p, parent)
+		Link(p, r.parentByPID(p.PPID))
 		return r.tree.Put(p)
 	}
 	r.stats.Unresolved += uint64(len(h.events))
 	p := &Proc{PID: pid, PPID: h.ppid, Source: "audit"}
-	parent, _ := r.tree.Get(h.ppid)
-	Link(p, parent)
+	Link(p, r.parentByPID(h.ppid))
+	return r.tree.Put(p)
+}
+
+// parentByPID is the parent of a process found without its fork event:
+// the cached process with that pid, else /proc's (the connector may lag
+// behind for the parent too: apt's hook runner is itself a fresh fork).
+// A fork event that comes later relinks both to their parents at fork.
+func (r *resolver) parentByPID(ppid int) *Proc {
+	if ppid <= 0 {
+		return nil
+	}
+	if p, ok := r.tree.Get(ppid); ok {
+		return p
+	}
+	p, ok := r.readProc(ppid)
+	if !ok {
+		return nil
+	}
+	gp, _ := r.tree.Get(p.PPID)
+	Link(p, gp)
 	return r.tree.Put(p)
 }

@@ -294,3 +294,23 @@ func FuzzResolverNeverLosesEvents(f *testing.F) {
 		}
 	})
 }
+
+// When the connector lags for a whole chain (apt's hook runner and its
+// shell), the bound's /proc fallback reads the parent from /proc too, so
+// the shell's event still names its parent; the forks, when they come,
+// relink both to their parents at fork.
+func TestResolverFallbackReadsParent(t *testing.T) {
+	h := newFakeHost(t)
+	r := h.resolver(10 * time.Millisecond)
+	h.procs[60] = &Proc{PID: 60, PPID: 1, StartTicks: 80, Name: "apt", Source: "proc"}
+	h.procs[61] = &Proc{PID: 61, PPID: 60, StartTicks: 81, Name: "sh", Source: "proc"}
+	send(r, connectOf(1, 61, 60, testTime), testTime)
+	r.expire(testTime.Add(time.Second))
+	if len(h.released) != 1 {
+		t.Fatalf("released %d", len(h.released))
+	}
+	p := h.released[0].p
+	if p.Parent == nil || p.Parent.Name != "apt" || p.Parent.EntityID != EntityID(testBoot, 60, 80) {
+		t.Errorf("parent %+v, want apt read from /proc", p.Parent)
+	}
+}
