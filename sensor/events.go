@@ -56,6 +56,7 @@ func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
 	// interpreter before that tracepoint (issue 8 A.4; see the README).
 	p.Name, p.Executable, p.Cwd, p.UID = e.Process.Comm, e.Process.Exe, e.Cwd, e.Process.UID
 	p.Args, p.ArgsTruncated, p.Argc = e.Args, e.ArgsTruncated, e.Argc
+	s.tree.Resize(p)
 	return rules.Event{
 		Time:    e.Time,
 		Action:  rules.ActionExec,

@@ -47,12 +47,34 @@ type Proc struct {
 	// time for this entity (a reparented process), so the check runs once
 	// per reparenting, not per event.
 	auditPPID int
+	// cost is what the tree counts for this entity in Tree.Bytes.
+	cost int
+}
+
+// procOverhead approximates the fixed heap cost of one cached entity: the
+// Proc itself, its entity id and the LRU's list element and map entry.
+const procOverhead = 400
+
+// costOf estimates the bytes p holds. Strings shared with a parent (a fork
+// copies the parent's argv) are counted again: the estimate errs high.
+func costOf(p *Proc) int {
+	n := procOverhead + len(p.Name) + len(p.Executable) + len(p.Cwd) + 16*len(p.Ancestry)
+	for _, a := range p.Args {
+		n += 16 + len(a)
+	}
+	return n
 }
 
 // MaxAncestry bounds Proc.Ancestry. Lineage rules look a few levels up
 // (an apt hook's descendants are rarely deeper than ten); the bound keeps a
 // fork chain from costing memory per level.
 const MaxAncestry = 32
+
+// DefaultCacheBytes bounds the process cache's estimated bytes (costOf):
+// the entry bound alone would let 32,768 entities with capped 4 KiB argvs
+// and full ancestries hold some 160 MiB. A typical entity costs about 500
+// bytes, so the byte bound only bites under argv-heavy exec storms.
+const DefaultCacheBytes = 64 << 20
 
 // DefaultCacheSize bounds the process cache. A busy server has a few
 // thousand live processes; the rest of the room keeps recently exited ones,
@@ -63,19 +85,24 @@ const DefaultCacheSize = 32768
 // process with that pid, each process linked to its parent at fork. It is
 // not safe for concurrent use: the sensor's event loop owns it.
 type Tree struct {
-	bootID  string
-	cache   *lru.Cache[int, *Proc]
-	evicted uint64
+	bootID   string
+	cache    *lru.Cache[int, *Proc]
+	evicted  uint64
+	bytes    int // estimated bytes of the cached entities
+	maxBytes int
 }
 
-// NewTree returns an empty tree holding at most size processes.
+// NewTree returns an empty tree holding at most size processes and about
+// DefaultCacheBytes of them.
 func NewTree(bootID string, size int) (*Tree, error) {
 	if size < 64 {
 		return nil, fmt.Errorf("process cache size %d is too small (minimum 64)", size)
 	}
-	t := &Tree{bootID: bootID}
+	t := &Tree{bootID: bootID, maxBytes: DefaultCacheBytes}
 	c, err := lru.NewWithEvict[int, *Proc](size, func(_ int, p *Proc) {
 		t.evicted++
+		t.bytes -= p.cost
+		p.cost = 0
 		// A live child keeps its parent reachable through Parent; cutting
 		// the link of an exited, evicted process stops a chain of dead
 		// ancestors (a process that forks and exits, again and again) from
@@ -98,9 +125,39 @@ func (t *Tree) Put(p *Proc) *Proc {
 	if p.EntityID == "" {
 		p.EntityID = EntityID(t.bootID, p.PID, p.StartTicks)
 	}
+	if old, ok := t.cache.Peek(p.PID); ok && old != p {
+		t.bytes -= old.cost // replaced without an eviction callback
+		old.cost = 0
+	}
+	t.bytes -= p.cost
+	p.cost = costOf(p)
+	t.bytes += p.cost
 	t.cache.Add(p.PID, p)
+	t.shrink()
 	return p
 }
+
+// Resize accounts for a change of p's argv or paths (an exec).
+func (t *Tree) Resize(p *Proc) {
+	if cur, ok := t.cache.Peek(p.PID); !ok || cur != p {
+		return
+	}
+	t.bytes -= p.cost
+	p.cost = costOf(p)
+	t.bytes += p.cost
+	t.shrink()
+}
+
+// shrink evicts the least recently used entities while the estimate is
+// over the byte bound, keeping at least a small working set.
+func (t *Tree) shrink() {
+	for t.bytes > t.maxBytes && t.cache.Len() > 64 {
+		t.cache.RemoveOldest()
+	}
+}
+
+// Bytes is the estimated heap held by the cached entities.
+func (t *Tree) Bytes() int { return t.bytes }
 
 // Link makes parent the parent at fork of p and computes p's ancestry
 // from the parent's. parent may be nil (unknown).
