@@ -27,22 +27,20 @@ func (s *sensor) handleAudit(ev audit.Event) {
 	s.res.resolve(ev, pr.PID, pr.PPID, time.Now())
 }
 
-// applyAudit turns the events of process p into rules.Events, updating the
+// applyAudit turns an event of process p into a rules.Event, updating the
 // tree, and writes an alert for each match. It is the resolver's release.
-func (s *sensor) applyAudit(p *Proc, evs []audit.Event) {
-	for _, ev := range evs {
-		var re rules.Event
-		switch e := ev.(type) {
-		case *audit.Exec:
-			re = s.execEvent(p, e)
-		case *audit.Connect:
-			re = s.connectEvent(p, e)
-		default:
-			continue
-		}
-		for _, m := range s.engine.Process(&re) {
-			s.writeAlert(m)
-		}
+func (s *sensor) applyAudit(p *Proc, ev audit.Event) {
+	var re rules.Event
+	switch e := ev.(type) {
+	case *audit.Exec:
+		re = s.execEvent(p, e)
+	case *audit.Connect:
+		re = s.connectEvent(p, e)
+	default:
+		return
+	}
+	for _, m := range s.engine.Process(&re) {
+		s.writeAlert(m)
 	}
 }
 

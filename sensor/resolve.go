@@ -28,9 +28,9 @@ type resolver struct {
 	// readStart reads a live pid's start time (/proc/<pid>/stat field 22);
 	// ok is false when the pid is gone.
 	readStart func(pid int) (ticks uint64, ok bool)
-	// release hands over events once their process is resolved, in the
-	// order they arrived.
-	release func(p *Proc, evs []audit.Event)
+	// release hands over an event once its process is resolved; the
+	// events of one process come in the order they arrived.
+	release func(p *Proc, ev audit.Event)
 	// wait bounds how long an event is held for its fork event; maxHeld
 	// bounds the held events (the oldest pid is resolved early when full).
 	wait    time.Duration
@@ -96,7 +96,7 @@ func (r *resolver) resolve(ev audit.Event, pid, ppid int, now time.Time) {
 	}
 	if p := r.lookup(pid, ppid, ev.EventTime()); p != nil {
 		r.stats.FromCache++
-		r.release(p, []audit.Event{ev})
+		r.release(p, ev)
 		return
 	}
 	r.hold(ev, pid, ppid, now)
@@ -219,7 +219,9 @@ func (r *resolver) take(pid int, h *heldPID, p *Proc) {
 	delete(r.held, pid)
 	r.nheld -= len(h.events)
 	r.stats.HeldNow = r.nheld
-	r.release(p, h.events)
+	for _, ev := range h.events {
+		r.release(p, ev)
+	}
 }
 
 // fallback builds the entity of a pid whose fork event never came: from

@@ -54,10 +54,8 @@ func (h *fakeHost) resolver(wait time.Duration) *resolver {
 		}
 		return p.StartTicks, true
 	}
-	r.release = func(p *Proc, evs []audit.Event) {
-		for _, ev := range evs {
-			h.released = append(h.released, released{p, ev.EventSerial()})
-		}
+	r.release = func(p *Proc, ev audit.Event) {
+		h.released = append(h.released, released{p, ev.EventSerial()})
 	}
 	return r
 }
@@ -269,7 +267,7 @@ func FuzzResolverNeverLosesEvents(f *testing.F) {
 		r.readProc = func(int) (*Proc, bool) { return nil, false }
 		r.readStart = func(int) (uint64, bool) { return 0, false }
 		out := 0
-		r.release = func(_ *Proc, evs []audit.Event) { out += len(evs) }
+		r.release = func(*Proc, audit.Event) { out++ }
 		now, in := testTime, 0
 		for i, op := range ops {
 			pid := int(op%16) + 2
