@@ -158,6 +158,7 @@ func (s *sensor) applyFork(f procfs.Fork) {
 		if old.Source == "proc" || old.Source == "scan" {
 			old.PPID = f.ParentPID
 			Link(old, parent)
+			s.tree.Resize(old)
 		}
 		s.res.forked(old, parent)
 		return
