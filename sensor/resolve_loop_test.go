@@ -148,3 +148,28 @@ func TestAncestryBounded(t *testing.T) {
 		t.Errorf("ancestry of pid 100: %d ids, first %q", len(parent.Ancestry), parent.Ancestry[0])
 	}
 }
+
+// A process resolved from /proc after the bound (its fork event late) is
+// relinked to its parent at fork when that fork event comes, keeping the
+// same entity.
+func TestLateForkRelinksProcEntity(t *testing.T) {
+	s := benchSensor(t)
+	s.res.wait = time.Millisecond
+	s.res.readProc = func(pid int) (*Proc, bool) {
+		if pid != 1002 {
+			return nil, false
+		}
+		return &Proc{PID: 1002, PPID: 1, StartTicks: 102, Name: "sh", Source: "proc"}, true
+	}
+	exec, _ := hookChain(s, testTime, 1002)
+	s.handleAudit(exec)
+	s.res.expire(time.Now().Add(time.Second))
+	p := s.mustGet(t, 1002)
+	if p.Source != "proc" || p.Parent != nil {
+		t.Fatalf("after the bound: %+v, want read from /proc with no parent known", p)
+	}
+	s.applyProcEvent(procfs.Fork{ParentPID: 1001, ChildPID: 1002, Child: procfs.Stat{PID: 1002, Comm: "apt", StartTime: 102}})
+	if got := s.mustGet(t, 1002); got != p || p.Parent == nil || p.Parent.PID != 1001 || p.PPID != 1001 || len(p.Ancestry) != 2 {
+		t.Errorf("after the late fork: %+v, want the same entity linked to 1001", got)
+	}
+}
