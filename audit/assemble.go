@@ -24,10 +24,18 @@ type AssemblerConfig struct {
 	// MaxAge is how long an incomplete event may wait for its EOE record
 	// (default 2s; the kernel sends an event's records back to back).
 	MaxAge time.Duration
-	// MaxArgBytes caps the decoded argv of one exec (default 1 MiB; argv
-	// can reach several MiB with a large stack rlimit).
+	// MaxArgBytes caps the argv an Exec keeps: the bytes of its arguments
+	// plus 16 per argument (default DefaultMaxArgBytes). argv can reach
+	// several MiB with a large stack rlimit, and the sensor keeps the argv
+	// of every cached process: the cap bounds that memory in bytes. Longer
+	// argvs are kept as a prefix and flagged (Exec.ArgsTruncated).
 	MaxArgBytes int
 }
+
+// DefaultMaxArgBytes is the default AssemblerConfig.MaxArgBytes: room for a
+// hook's whole command line, and 4 KiB times the process cache's 32,768
+// entries at most (128 MiB) for a host exec'ing huge argvs.
+const DefaultMaxArgBytes = 4096
 
 // AssemblerStats counts what the Assembler did with the records it was
 // given, so that nothing is dropped silently.
@@ -38,8 +46,10 @@ type AssemblerStats struct {
 	Execs     uint64 // Exec values emitted
 	Connects  uint64 // Connect values emitted
 	// ArgcMismatch counts Execs whose arguments are not the argc the kernel
-	// announced (Exec.Argc != len(Exec.Args)).
-	ArgcMismatch uint64
+	// announced (records lost or out of order), ArgsTruncated those whose
+	// argv was cut at MaxArgBytes.
+	ArgcMismatch  uint64
+	ArgsTruncated uint64
 	// OtherSyscalls counts events of syscalls that are not exec or connect,
 	// failed execs, and connects to non-inet addresses: nothing to emit.
 	OtherSyscalls uint64
@@ -76,7 +86,7 @@ func NewAssembler(cfg AssemblerConfig) *Assembler {
 		cfg.MaxAge = 2 * time.Second
 	}
 	if cfg.MaxArgBytes <= 0 {
-		cfg.MaxArgBytes = 1 << 20
+		cfg.MaxArgBytes = DefaultMaxArgBytes
 	}
 	return &Assembler{
 		cfg:      cfg,
@@ -190,8 +200,11 @@ func (a *Assembler) finish(p *pending, emit func(Event)) error {
 			return nil
 		}
 		a.stats.Execs++
-		if e.Argc != len(e.Args) {
+		if e.Argc != p.argv.count {
 			a.stats.ArgcMismatch++
+		}
+		if p.argv.truncated {
+			a.stats.ArgsTruncated++
 		}
 		emit(e)
 		if err != nil {

@@ -257,11 +257,12 @@ func (p *pending) buildExec() (*Exec, error) {
 	}
 	text := string(p.text)
 	e := &Exec{
-		Time:    p.time,
-		Serial:  p.serial,
-		Process: p.process(text),
-		Args:    p.argv.args(),
-		Argc:    argc,
+		Time:          p.time,
+		Serial:        p.serial,
+		Process:       p.process(text),
+		Args:          p.argv.args(),
+		Argc:          argc,
+		ArgsTruncated: p.argv.truncated,
 	}
 	if p.haveCwd {
 		e.Cwd = text[p.cwd.start:p.cwd.end]

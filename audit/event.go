@@ -27,11 +27,15 @@ type Exec struct {
 	Process Process   // after the exec: Comm and Exe are the new image's
 	// Args is the raw argv, argv[0] included, reassembled from EXECVE
 	// records, also when split over records or given in a<N>[k]= chunks.
-	Args []string
+	// It is capped (AssemblerConfig.MaxArgBytes): with ArgsTruncated set it
+	// is the leading arguments that fit, the last one maybe cut, and Argc
+	// is still the real count.
+	Args          []string
+	ArgsTruncated bool
 	// Argc is the argument count the kernel announced in the EXECVE record
 	// (-1 if no EXECVE record arrived). It differs from len(Args) when
-	// records were lost or cut; the Assembler then also reports an error
-	// wrapping ErrArgcMismatch.
+	// records were lost or cut (the Assembler then also reports an error
+	// wrapping ErrArgcMismatch) or when the arguments were truncated.
 	Argc int
 	// Cwd is the working directory from the CWD record ("" if absent).
 	Cwd string

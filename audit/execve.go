@@ -12,9 +12,15 @@ import (
 // arguments that were read and Argc set to what the kernel said.
 var ErrArgcMismatch = errors.New("EXECVE arguments do not match argc")
 
-// ErrArgsTooLong is wrapped by the error reported when an event's arguments
-// exceed AssemblerConfig.MaxArgBytes; the arguments are cut there.
+// ErrArgsTooLong was reported when an event's arguments exceeded
+// AssemblerConfig.MaxArgBytes. Arguments past the cap are now dropped and
+// flagged (Exec.ArgsTruncated) instead; no error wraps it any more.
 var ErrArgsTooLong = errors.New("EXECVE arguments exceed the configured limit")
+
+// argOverhead is what one kept argument costs beyond its bytes: the string
+// header of Exec.Args. The cap counts it, so a million empty arguments cost
+// no more than a few long ones.
+const argOverhead = 16
 
 // argvBuilder reassembles argv from the EXECVE records of one event, in the
 // format of kernel/auditsc.c audit_log_execve_info:
@@ -28,10 +34,21 @@ var ErrArgsTooLong = errors.New("EXECVE arguments exceed the configured limit")
 // the records (hex digits, or bytes of a quoted string), so it is checked
 // against the chunks. Arguments must come in order with no gaps: anything
 // else means a record was lost, and the builder stops at the first error.
+//
+// The builder keeps at most maxBytes of arguments (see argOverhead), in
+// order: the arguments that fit whole, then a prefix of the one that
+// crosses the cap; the rest are read, checked and counted, not kept. Rules
+// test leading arguments (a hook shell's "-c" is argv[1]), so a huge last
+// argument costs its own tail only.
 type argvBuilder struct {
-	argc int    // -1 until argc= is read
-	buf  []byte // decoded arguments, back to back
-	ends []int  // ends[i] is where argument i ends in buf
+	argc  int    // -1 until argc= is read
+	buf   []byte // decoded arguments kept, back to back
+	ends  []int  // ends[i] is where kept argument i ends in buf
+	count int    // arguments read, kept or not
+
+	keeping   bool // the argument being read is kept (maybe cut)
+	full      bool // the cap is reached: nothing more is kept
+	truncated bool // an argument was cut or dropped
 
 	chunked   bool   // argument len(ends) is being built from aN[k]= chunks
 	nextChunk uint64 // the k expected in the next aN[k]=
@@ -46,6 +63,8 @@ func (b *argvBuilder) reset(maxBytes int) {
 	b.argc = -1
 	b.buf = b.buf[:0]
 	b.ends = b.ends[:0]
+	b.count = 0
+	b.keeping, b.full, b.truncated = false, false, false
 	b.chunked = false
 	b.nextChunk, b.declLen, b.seenLen = 0, 0, 0
 	b.maxBytes = maxBytes
@@ -104,27 +123,29 @@ func (b *argvBuilder) addField(f field, firstInRecord bool) error {
 		if err := b.closeChunks(); err != nil {
 			return err
 		}
-		if arg != uint64(len(b.ends)) {
+		if arg != uint64(b.count) {
 			return b.outOfOrder(f.Key)
 		}
+		b.beginArg()
 		if err := b.appendValue(f); err != nil {
 			return err
 		}
-		b.ends = append(b.ends, len(b.buf))
+		b.endArg()
 	case argLen:
 		if err := b.closeChunks(); err != nil {
 			return err
 		}
-		if arg != uint64(len(b.ends)) {
+		if arg != uint64(b.count) {
 			return b.outOfOrder(f.Key)
 		}
 		n, err := parseDec(f)
 		if err != nil {
 			return err
 		}
+		b.beginArg()
 		b.chunked, b.nextChunk, b.declLen, b.seenLen = true, 0, n, 0
 	case argChunk:
-		if !b.chunked || arg != uint64(len(b.ends)) || chunk != b.nextChunk {
+		if !b.chunked || arg != uint64(b.count) || chunk != b.nextChunk {
 			return b.outOfOrder(f.Key)
 		}
 		if err := b.appendValue(f); err != nil {
@@ -148,18 +169,55 @@ func (b *argvBuilder) closeChunks() error {
 		return nil
 	}
 	if b.seenLen != b.declLen {
-		return fmt.Errorf("%w: EXECVE argument %d has %d of a%d_len=%d", ErrArgcMismatch, len(b.ends), b.seenLen, len(b.ends), b.declLen)
+		return fmt.Errorf("%w: EXECVE argument %d has %d of a%d_len=%d", ErrArgcMismatch, b.count, b.seenLen, b.count, b.declLen)
 	}
 	b.chunked = false
-	b.ends = append(b.ends, len(b.buf))
+	b.endArg()
 	return nil
 }
 
 func (b *argvBuilder) outOfOrder(key []byte) error {
-	return fmt.Errorf("%w: EXECVE %q out of order (expected argument %d)", ErrArgcMismatch, clip(key), len(b.ends))
+	return fmt.Errorf("%w: EXECVE %q out of order (expected argument %d)", ErrArgcMismatch, clip(key), b.count)
+}
+
+// room is how many more argument bytes the cap allows, counting the
+// header of the argument being read.
+func (b *argvBuilder) room() int {
+	if b.maxBytes <= 0 {
+		return int(^uint(0) >> 1)
+	}
+	return b.maxBytes - len(b.buf) - argOverhead*(len(b.ends)+1)
+}
+
+// beginArg decides whether the next argument is kept: only while even its
+// header fits.
+func (b *argvBuilder) beginArg() {
+	b.keeping = !b.full && b.room() >= 0
+	if !b.keeping {
+		b.full, b.truncated = true, true
+	}
+}
+
+func (b *argvBuilder) endArg() {
+	if b.keeping {
+		b.ends = append(b.ends, len(b.buf))
+	}
+	b.keeping = false
+	b.count++
 }
 
 func (b *argvBuilder) appendValue(f field) error {
+	if !f.Quoted && len(f.Val)%2 != 0 {
+		return fmt.Errorf("EXECVE %q: %w: hex value has an odd length %d", clip(f.Key), ErrMalformed, len(f.Val))
+	}
+	if !b.keeping || b.full {
+		// Not kept, but still checked: a record that does not parse means
+		// the event is not what the kernel wrote.
+		if !f.Quoted && !isHex(f.Val) {
+			return fmt.Errorf("EXECVE %q: %w: hex value has a non-hex digit", clip(f.Key), ErrMalformed)
+		}
+		return nil
+	}
 	var err error
 	if f.Quoted {
 		b.buf = append(b.buf, f.Val...)
@@ -169,11 +227,21 @@ func (b *argvBuilder) appendValue(f field) error {
 			return fmt.Errorf("EXECVE %q: %w", clip(f.Key), err)
 		}
 	}
-	if b.maxBytes > 0 && len(b.buf) > b.maxBytes {
-		b.buf = b.buf[:b.maxBytes]
-		return fmt.Errorf("%w: more than %d bytes", ErrArgsTooLong, b.maxBytes)
+	if r := b.room(); r < 0 {
+		// Cut inside this argument: keep its prefix, drop everything after.
+		b.buf = b.buf[:len(b.buf)+r]
+		b.full, b.truncated = true, true
 	}
 	return nil
+}
+
+func isHex(h []byte) bool {
+	for _, c := range h {
+		if _, ok := unhex(c); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // finish checks that argc arguments were read. It returns the first error
@@ -189,13 +257,14 @@ func (b *argvBuilder) finish() error {
 		b.err = err
 		return err
 	}
-	if len(b.ends) != b.argc {
-		return fmt.Errorf("%w: argc=%d but %d arguments read", ErrArgcMismatch, b.argc, len(b.ends))
+	if b.count != b.argc {
+		return fmt.Errorf("%w: argc=%d but %d arguments read", ErrArgcMismatch, b.argc, b.count)
 	}
 	return nil
 }
 
-// args returns the complete arguments as strings sharing one allocation.
+// args returns the kept arguments as strings sharing one allocation; with
+// truncated set they are a prefix of argv, the last maybe cut.
 func (b *argvBuilder) args() []string {
 	if len(b.ends) == 0 {
 		return nil

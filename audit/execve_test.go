@@ -11,8 +11,10 @@ func TestArgvBuilder(t *testing.T) {
 		name    string
 		records []string // fields of each EXECVE record, header removed
 		max     int
-		want    []string
-		err     error
+		// truncated: the builder kept a prefix of argv (the cap).
+		truncated bool
+		want      []string
+		err       error
 	}{
 		{name: "quoted and hex", records: []string{` argc=3 a0="sh" a1="-c" a2=6563686F2068690A`}, want: []string{"sh", "-c", "echo hi\n"}},
 		{name: "empty argument", records: []string{` argc=2 a0="x" a1=""`}, want: []string{"x", ""}},
@@ -52,7 +54,12 @@ func TestArgvBuilder(t *testing.T) {
 		{name: "odd hex", records: []string{` argc=1 a0=414`}, err: ErrMalformed},
 		{name: "unknown key", records: []string{` argc=1 b0="a"`}, err: ErrMalformed},
 		{name: "bad chunk key", records: []string{` argc=1 a0_len=2 a0[x]=41`}, err: ErrMalformed},
-		{name: "too long", records: []string{` argc=2 a0="abcd" a1="efgh"`}, max: 6, want: []string{"abcd"}, err: ErrArgsTooLong},
+		// The cap counts argOverhead per argument: 2*16+6 keeps "abcd" and
+		// two bytes of "efgh"; the third argument is counted, not kept.
+		{name: "capped", records: []string{` argc=3 a0="abcd" a1="efgh" a2=6869`}, max: 38, want: []string{"abcd", "ef"}, truncated: true},
+		{name: "capped between arguments", records: []string{` argc=3 a0="abcd" a1="efgh" a2="x"`}, max: 40, want: []string{"abcd", "efgh"}, truncated: true},
+		{name: "capped and bad hex after", records: []string{` argc=2 a0="abcd" a1=4G`}, max: 20, want: []string{"abcd"}, truncated: true, err: ErrMalformed},
+		{name: "capped and argc short", records: []string{` argc=3 a0="abcd" a1="efgh"`}, max: 20, want: []string{"abcd"}, truncated: true, err: ErrArgcMismatch},
 		{name: "no argc", records: nil, err: ErrArgcMismatch},
 	}
 	for _, tt := range tests {
@@ -68,6 +75,9 @@ func TestArgvBuilder(t *testing.T) {
 			}
 			if got := b.args(); !slices.Equal(got, tt.want) {
 				t.Errorf("args = %q, want %q", got, tt.want)
+			}
+			if b.truncated != tt.truncated {
+				t.Errorf("truncated = %v, want %v", b.truncated, tt.truncated)
 			}
 		})
 	}

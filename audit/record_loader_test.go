@@ -32,10 +32,12 @@ func loadRecords(tb testing.TB, name string) []Record {
 }
 
 // assembleAll pushes recs through a fresh Assembler and returns what it
-// emitted and the errors Push returned.
+// emitted and the errors Push returned. The argv cap is raised so that the
+// decoding of long and split arguments is checked whole; the default cap
+// has tests of its own.
 func assembleAll(tb testing.TB, recs []Record) ([]Event, []error, *Assembler) {
 	tb.Helper()
-	a := NewAssembler(AssemblerConfig{})
+	a := NewAssembler(AssemblerConfig{MaxArgBytes: 1 << 20})
 	var events []Event
 	var errs []error
 	for _, r := range recs {

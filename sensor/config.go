@@ -17,8 +17,9 @@ type Config struct {
 	BacklogLimit uint32
 	// ReceiveBuffer is the audit data socket's receive buffer in bytes.
 	ReceiveBuffer int
-	// ParentWait bounds how long an audit event waits for a fork event from
-	// the proc connector when its process or parent is unknown (default 50ms).
+	// ParentWait bounds how long an audit event whose process is unknown is
+	// held for its fork event from the proc connector (default 50ms); the
+	// event loop itself never waits.
 	ParentWait time.Duration
 	// ProcRoot and HostRoot locate /proc and the root holding etc/machine-id
 	// (defaults "/proc" and "/"); tests point them elsewhere.

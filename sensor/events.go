@@ -8,18 +8,34 @@ import (
 	"github.com/aptsentinel/aptsentinel/rules"
 )
 
-// handleAudit turns one audit event into a rules.Event, updating the tree,
-// and writes an alert for each match.
+// handleAudit passes one audit event to the resolver, which hands it to
+// applyAudit with its process, at once or (process not known yet) once the
+// fork event or the wait bound resolves it. It never waits.
 func (s *sensor) handleAudit(ev audit.Event) {
-	var re rules.Event
+	var pr audit.Process
 	switch e := ev.(type) {
 	case *audit.Exec:
 		s.counts.Execs++
 		s.checkProbe(e)
-		re = s.execEvent(e)
+		pr = e.Process
 	case *audit.Connect:
 		s.counts.Connects++
-		re = s.connectEvent(e)
+		pr = e.Process
+	default:
+		return
+	}
+	s.res.resolve(ev, pr.PID, pr.PPID, time.Now())
+}
+
+// applyAudit turns an event of process p into a rules.Event, updating the
+// tree, and writes an alert for each match. It is the resolver's release.
+func (s *sensor) applyAudit(p *Proc, ev audit.Event) {
+	var re rules.Event
+	switch e := ev.(type) {
+	case *audit.Exec:
+		re = s.execEvent(p, e)
+	case *audit.Connect:
+		re = s.connectEvent(p, e)
 	default:
 		return
 	}
@@ -28,32 +44,35 @@ func (s *sensor) handleAudit(ev audit.Event) {
 	}
 }
 
-// execEvent records the exec in the tree (same entity: an exec keeps pid
-// and start time) and returns the exec event.
-func (s *sensor) execEvent(e *audit.Exec) rules.Event {
-	p := s.res.process(e.Process.PID, e.Process.PPID)
-	p.Name, p.Executable, p.Args, p.Cwd, p.UID = e.Process.Comm, e.Process.Exe, e.Args, e.Cwd, e.Process.UID
-	parent := s.res.parent(e.Process.PPID)
+// execEvent records the exec in the tree (same entity: an exec keeps pid,
+// start time and parent at fork) and returns the exec event.
+func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
+	// For a #! script, exe= is the interpreter and comm the script's
+	// basename. Elastic Endpoint reports the same: its exec probe
+	// (elastic/ebpf GPL/Events/Process/Probe.bpf.c, sched_process_exec)
+	// reads binprm->file, which fs/exec.c exec_binprm has switched to the
+	// interpreter before that tracepoint (issue 8 A.4; see the README).
+	p.Name, p.Executable, p.Cwd, p.UID = e.Process.Comm, e.Process.Exe, e.Cwd, e.Process.UID
+	p.Args, p.ArgsTruncated, p.Argc = e.Args, e.ArgsTruncated, e.Argc
+	s.tree.Resize(p)
 	return rules.Event{
 		Time:    e.Time,
 		Action:  rules.ActionExec,
 		HostID:  s.host.ID,
-		Process: ecsProcessOf(p, parent),
+		Process: ecsProcessOf(p),
 		Outcome: "success",
 	}
 }
 
-func (s *sensor) connectEvent(e *audit.Connect) rules.Event {
-	p := s.res.process(e.Process.PID, e.Process.PPID)
+func (s *sensor) connectEvent(p *Proc, e *audit.Connect) rules.Event {
 	if p.Name == "" {
 		p.Name, p.Executable = e.Process.Comm, e.Process.Exe
 	}
-	parent := s.res.parent(e.Process.PPID)
 	re := rules.Event{
 		Time:        e.Time,
 		Action:      rules.ActionConnectionAttempt,
 		HostID:      s.host.ID,
-		Process:     ecsProcessOf(p, parent),
+		Process:     ecsProcessOf(p),
 		Destination: e.Dest,
 		Outcome:     "success",
 	}
@@ -75,8 +94,10 @@ func (s *sensor) connectEvent(e *audit.Connect) rules.Event {
 	return re
 }
 
-func ecsProcessOf(p, parent *Proc) rules.Process {
-	return rules.Process{
+// ecsProcessOf is the ECS process object of p, with its parent at fork
+// (empty when unknown).
+func ecsProcessOf(p *Proc) rules.Process {
+	out := rules.Process{
 		PID:        p.PID,
 		EntityID:   p.EntityID,
 		Name:       p.Name,
@@ -84,14 +105,18 @@ func ecsProcessOf(p, parent *Proc) rules.Process {
 		Args:       p.Args,
 		WorkingDir: p.Cwd,
 		UID:        p.UID,
-		Parent: rules.Parent{
+		Ancestry:   p.Ancestry,
+	}
+	if parent := p.Parent; parent != nil {
+		out.Parent = rules.Parent{
 			PID:        parent.PID,
 			EntityID:   parent.EntityID,
 			Name:       parent.Name,
 			Executable: parent.Executable,
 			Args:       parent.Args,
-		},
+		}
 	}
+	return out
 }
 
 func (s *sensor) writeAlert(m rules.Match) {
@@ -126,21 +151,48 @@ func (s *sensor) applyProcEvent(ev procfs.Event) {
 	}
 }
 
-// applyFork adds the child of a fork. A fork copies the parent's comm,
-// executable, argv and working directory; the connector read the child's
-// stat at once, so its start time (and comm) are the child's own.
+// applyFork adds the child of a fork, linked to the process that forked it
+// (its parent at fork for life), then lets the resolver release events
+// held for either. A fork copies the parent's comm, executable, argv and
+// working directory; the connector read the child's stat at once, so its
+// start time (and comm) are the child's own.
 func (s *sensor) applyFork(f procfs.Fork) {
+	parent := s.forkParent(f)
 	if old, ok := s.tree.Get(f.ChildPID); ok && old.StartTicks == f.Child.StartTime && old.Source != "audit" {
-		return // already known, maybe with its exec: keep it
+		// Already known (read from /proc while its fork was in flight): the
+		// fork event still knows the parent best.
+		if old.Source == "proc" || old.Source == "scan" {
+			old.PPID = f.ParentPID
+			Link(old, parent)
+			s.tree.Resize(old)
+		}
+		s.res.forked(old, parent)
+		return
 	}
 	p := &Proc{PID: f.ChildPID, PPID: f.ParentPID, StartTicks: f.Child.StartTime, Name: f.Child.Comm, Source: "fork"}
-	if parent, ok := s.tree.Get(f.ParentPID); ok {
-		p.Executable, p.Args, p.Cwd, p.UID = parent.Executable, parent.Args, parent.Cwd, parent.UID
-		if p.Name == "" {
-			p.Name = parent.Name
-		}
+	p.Executable, p.Args, p.ArgsTruncated, p.Argc = parent.Executable, parent.Args, parent.ArgsTruncated, parent.Argc
+	p.Cwd, p.UID = parent.Cwd, parent.UID
+	if p.Name == "" {
+		p.Name = parent.Name
 	}
-	s.tree.Put(p)
+	Link(p, parent)
+	s.res.forked(s.tree.Put(p), parent)
+}
+
+// forkParent returns the entity of the process that forked: the cached one,
+// else /proc's (it was alive a moment ago), else one known only by pid
+// and the comm its child inherited.
+func (s *sensor) forkParent(f procfs.Fork) *Proc {
+	if p, ok := s.tree.Get(f.ParentPID); ok && !p.Exited {
+		return p
+	}
+	if p, ok := s.readProc(f.ParentPID); ok {
+		if pp, ok := s.tree.Get(p.PPID); ok {
+			Link(p, pp)
+		}
+		return s.tree.Put(p)
+	}
+	return s.tree.Put(&Proc{PID: f.ParentPID, Name: f.Child.Comm, Source: "audit"})
 }
 
 // readProc reads one process from /proc for the resolver.
@@ -152,9 +204,18 @@ func (s *sensor) readProc(pid int) (*Proc, bool) {
 	return procFromFS(p, "proc"), true
 }
 
+// readStart reads the start time of a live pid for the resolver.
+func (s *sensor) readStart(pid int) (uint64, bool) {
+	st, err := s.fs.Proc(pid).Stat()
+	if err != nil {
+		return 0, false
+	}
+	return st.StartTime, true
+}
+
 func procFromFS(p procfs.Process, source string) *Proc {
 	return &Proc{
 		PID: p.PID, PPID: p.PPID, StartTicks: p.StartTime, Name: p.Comm, Executable: p.Exe,
-		Args: p.Args, Cwd: p.Cwd, UID: p.UID, Source: source,
+		Args: p.Args, Argc: len(p.Args), Cwd: p.Cwd, UID: p.UID, Source: source,
 	}
 }

@@ -83,7 +83,7 @@ func (s *sensor) logHealth() {
 		"execs", s.counts.Execs, "connects", s.counts.Connects, "forks", s.counts.Forks,
 		"exits", s.counts.Exits, "alerts", s.counts.Alerts,
 		"audit", st, "connector", ls, "assembler", as, "engine", es,
-		"cache_len", s.tree.Len(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats)
+		"cache_len", s.tree.Len(), "cache_bytes", s.tree.Bytes(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats)
 }
 
 // repairAudit puts back what others changed in the kernel's audit state

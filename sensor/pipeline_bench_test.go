@@ -42,8 +42,10 @@ func benchSensor(tb testing.TB) *sensor {
 		tree: tree, engine: engine,
 		asm: audit.NewAssembler(audit.AssemblerConfig{}),
 	}
-	s.res = &resolver{tree: tree, readProc: func(int) (*Proc, bool) { return nil, false },
-		nextProcEvent: func(time.Time) bool { return false }}
+	s.res = newResolver(tree, 50*time.Millisecond)
+	s.res.readProc = func(int) (*Proc, bool) { return nil, false }
+	s.res.readStart = func(int) (uint64, bool) { return 0, false }
+	s.res.release = s.applyAudit
 	return s
 }
 
@@ -60,7 +62,8 @@ func loadRecordFile(tb testing.TB, name string) []audit.Record {
 	return recs
 }
 
-// seedTree puts every pid and ppid the records name into the tree. Parents
+// seedTree puts every pid and ppid the records name into the tree, each
+// linked to its ppid as its parent at fork. Parents
 // first seen as a ppid get comm "apt": that is what the fork event of apt's
 // hook runner gives the shell's parent; for the others it does not matter,
 // since they are not judged as parents of a hook shell.
@@ -80,7 +83,8 @@ func seedTree(tb testing.TB, s *sensor, recs []audit.Record) {
 				s.tree.Put(&Proc{PID: p.PPID, StartTicks: 1, Name: "apt", Source: "fork"})
 			}
 			if _, ok := s.tree.Get(p.PID); !ok {
-				s.tree.Put(&Proc{PID: p.PID, PPID: p.PPID, StartTicks: 2, Name: p.Comm, Source: "fork"})
+				parent, _ := s.tree.Get(p.PPID)
+				Link(s.tree.Put(&Proc{PID: p.PID, PPID: p.PPID, StartTicks: 2, Name: p.Comm, Source: "fork"}), parent)
 			}
 		})
 	}

@@ -129,7 +129,8 @@ func newSensor(cfg Config) (*sensor, error) {
 		procCh:  make(chan procfs.Event, 16384),
 		ready:   make(chan struct{}),
 	}
-	s.res = &resolver{tree: tree, readProc: s.readProc, nextProcEvent: s.nextProcEvent, wait: cfg.ParentWait}
+	s.res = newResolver(tree, cfg.ParentWait)
+	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
 	return s, nil
 }
 
@@ -145,9 +146,13 @@ func (s *sensor) scan() error {
 	case err != nil:
 		return fmt.Errorf("scanning /proc: %w", err)
 	}
-	for _, p := range procs {
-		s.tree.Put(procFromFS(p, "scan"))
+	scanned := make([]*Proc, len(procs))
+	for i, p := range procs {
+		scanned[i] = s.tree.Put(procFromFS(p, "scan"))
 	}
+	// For processes older than the sensor, the parent /proc names now is
+	// the best knowledge of the parent at fork.
+	linkScanned(scanned)
 	s.log.Info("scanned /proc", "processes", len(procs))
 	return nil
 }
@@ -179,7 +184,17 @@ func (s *sensor) run(ctx context.Context) error {
 	defer tick.Stop()
 	health := time.NewTicker(30 * time.Second)
 	defer health.Stop()
+	// held fires when the oldest event held by the resolver reaches its
+	// bound; it is armed only while events are held.
+	held := time.NewTimer(time.Hour)
+	held.Stop()
+	defer held.Stop()
+	var heldAt time.Time
 	for {
+		if d, ok := s.res.nextDeadline(); ok && !d.Equal(heldAt) {
+			heldAt = d
+			held.Reset(time.Until(d))
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -197,6 +212,10 @@ func (s *sensor) run(ctx context.Context) error {
 			s.handleAudit(ev)
 		case ev := <-s.procCh:
 			s.applyProcEvent(ev)
+		case now := <-held.C:
+			heldAt = time.Time{}
+			s.drainProcEvents()
+			s.res.expire(now)
 		case now := <-tick.C:
 			s.flushAssembler(ctx, now)
 			s.engine.Expire(now)
@@ -246,22 +265,5 @@ func (s *sensor) drainProcEvents() {
 		default:
 			return
 		}
-	}
-}
-
-// nextProcEvent applies one proc event, waiting until deadline for it.
-func (s *sensor) nextProcEvent(deadline time.Time) bool {
-	d := time.Until(deadline)
-	if d <= 0 {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case ev := <-s.procCh:
-		s.applyProcEvent(ev)
-		return true
-	case <-t.C:
-		return false
 	}
 }

@@ -1,6 +1,9 @@
 package sensor
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTreeBoundedAndCountsEvictions(t *testing.T) {
 	tree, err := NewTree(testBoot, 64)
@@ -34,5 +37,40 @@ func TestTreeExitKeepsEntity(t *testing.T) {
 func TestNewTreeRefusesTinyCache(t *testing.T) {
 	if _, err := NewTree(testBoot, 10); err == nil {
 		t.Error("NewTree(10) succeeded, want an error naming the minimum")
+	}
+}
+
+// The cache is bounded in bytes too: entities with large argvs push the
+// least recently used out before the entry bound is reached, and the
+// estimate follows puts, execs (Resize), replacements and evictions.
+func TestTreeBoundedInBytes(t *testing.T) {
+	tree, _ := NewTree(testBoot, 4096)
+	tree.maxBytes = 1 << 20
+	big := strings.Repeat("x", 4000)
+	for pid := 1; pid <= 1000; pid++ {
+		tree.Put(&Proc{PID: pid, StartTicks: uint64(pid), Args: []string{"sh", "-c", big}})
+	}
+	if tree.Bytes() > tree.maxBytes || tree.Len() >= 1000 || tree.Evicted() == 0 {
+		t.Fatalf("bytes %d (max %d) len %d evicted %d: not bounded in bytes", tree.Bytes(), tree.maxBytes, tree.Len(), tree.Evicted())
+	}
+	sum := 0
+	for _, pid := range tree.cache.Keys() {
+		p, _ := tree.cache.Peek(pid)
+		sum += costOf(p)
+	}
+	if sum != tree.Bytes() {
+		t.Errorf("estimate %d, sum of entities %d", tree.Bytes(), sum)
+	}
+	p, _ := tree.Get(1000)
+	p.Args = []string{"true"}
+	tree.Resize(p)
+	tree.Put(&Proc{PID: 999, StartTicks: 5000}) // pid reuse: replaces
+	sum = 0
+	for _, pid := range tree.cache.Keys() {
+		p, _ := tree.cache.Peek(pid)
+		sum += costOf(p)
+	}
+	if sum != tree.Bytes() {
+		t.Errorf("after exec and reuse: estimate %d, sum %d", tree.Bytes(), sum)
 	}
 }
