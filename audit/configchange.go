@@ -233,7 +233,13 @@ func (c *configCollector) emitGroup(n uint64, emit func(ConfigChange)) {
 	for _, cc := range g.changes {
 		emit(cc)
 	}
+	emit(ConfigChange{Serial: n, Op: opGroupEnd})
 }
+
+// opGroupEnd marks the end of one syscall's changes in what the collector
+// emits, so a judge can fold the many removals of one `auditctl -D` into
+// one report.
+const opGroupEnd = "(end)"
 
 // flush emits the changes older than configWait at now (all of them when
 // now is zero).

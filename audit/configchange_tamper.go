@@ -10,10 +10,10 @@ import (
 type TamperKind string
 
 const (
-	TamperRulesRemoved  TamperKind = "rules_removed"  // a rule with the sensor's key was deleted
-	TamperAuditDisabled TamperKind = "audit_disabled" // enabled set to 0
+	TamperRulesRemoved  TamperKind = "rules_removed"   // a rule with the sensor's key was deleted
+	TamperAuditDisabled TamperKind = "audit_disabled"  // enabled set to 0
 	TamperPIDTaken      TamperKind = "audit_pid_taken" // another process replaced the sensor as audit PID
-	TamperShadowingRule TamperKind = "shadowing_rule" // a rule now hides syscalls the sensor needs
+	TamperShadowingRule TamperKind = "shadowing_rule"  // a rule now hides syscalls the sensor needs
 )
 
 // Tamper is one such change: what happened and, from the CONFIG_CHANGE
@@ -25,6 +25,9 @@ type Tamper struct {
 	// Change is the record that made it (for a shadowing rule: the last
 	// rule added before the shadow was seen; zero if none was seen).
 	Change ConfigChange `json:"change"`
+	// Count is how many such changes one syscall made (auditctl -D
+	// removes each rule with a record of its own).
+	Count int `json:"count"`
 	// Shadowed lists the needs a shadowing rule hides.
 	Shadowed []NeedCoverage `json:"shadowed,omitempty"`
 }

@@ -27,6 +27,7 @@ type coexist struct {
 	judgeFrom time.Time // config changes before this are Open's own
 
 	onTamper    func(Tamper)
+	pending     []Tamper // found in the current CONFIG_CHANGE group
 	ownRemovals atomic.Int64                 // own rule removals whose records are still to come
 	lastAdd     atomic.Pointer[ConfigChange] // the last rule another process added
 
@@ -138,7 +139,16 @@ func (s *Session) deliver(src int, r Record, fn func(Record)) {
 }
 
 // judge looks at one configuration change. Called with deliverMu held.
+// Tampering found in the changes of one syscall is reported once per
+// kind, at the end of the group, with a count.
 func (s *Session) judge(c ConfigChange) {
+	if c.Op == opGroupEnd {
+		for _, t := range s.pending {
+			s.report(t)
+		}
+		s.pending = s.pending[:0]
+		return
+	}
 	if c.Time.Before(s.judgeFrom) {
 		return // Open's own changes, or older
 	}
@@ -149,18 +159,29 @@ func (s *Session) judge(c ConfigChange) {
 	if c.Op == "add_rule" && c.Key != s.key && c.Result == 1 {
 		s.lastAdd.Store(&c)
 	}
+	if c.Setting == "audit_pid" && c.Result == 1 {
+		s.log.Info("audit PID registered", "audit_pid", c.Value, "old", c.Old, "record_time", c.Time,
+			"pid", c.PID, "comm", c.Comm, "exe", c.Exe)
+	}
 	t, ok := DetectTamper(c, s.key, s.self)
 	if !ok {
 		s.log.Debug("audit configuration changed", "op", c.Op, "setting", c.Setting, "value", c.Value, "key", c.Key,
 			"pid", c.PID, "comm", c.Comm, "exe", c.Exe, "auid", c.AUID)
 		return
 	}
-	s.report(t)
+	for i := range s.pending {
+		if s.pending[i].Kind == t.Kind {
+			s.pending[i].Count++
+			return
+		}
+	}
+	t.Count = 1
+	s.pending = append(s.pending, t)
 }
 
 func (s *Session) report(t Tamper) {
 	s.tampers.Add(1)
-	s.log.Warn("sensor audit configuration tampered with: "+t.What, "kind", t.Kind, "by", t.Changer(),
+	s.log.Warn("sensor audit configuration tampered with: "+t.What, "kind", t.Kind, "count", t.Count, "by", t.Changer(),
 		"pid", t.Change.PID, "ppid", t.Change.PPID, "comm", t.Change.Comm, "exe", t.Change.Exe, "auid", t.Change.AUID)
 	if s.onTamper != nil {
 		s.onTamper(t)
@@ -339,7 +360,7 @@ func (s *Session) updateCoverage(rules []KernelRule) []NeedCoverage {
 	first := s.coverage == nil
 	s.coverage = now
 	if len(fresh) > 0 && !first {
-		t := Tamper{Kind: TamperShadowingRule, Shadowed: fresh,
+		t := Tamper{Kind: TamperShadowingRule, Shadowed: fresh, Count: 1,
 			What: fmt.Sprintf("an audit rule now hides %d of the sensor's syscalls (%s)", len(fresh), fresh[0].By)}
 		if c := s.lastAdd.Load(); c != nil {
 			t.Change = *c
