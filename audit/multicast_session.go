@@ -27,7 +27,7 @@ type coexist struct {
 	judgeFrom time.Time // config changes before this are Open's own
 
 	onTamper    func(Tamper)
-	pending     []Tamper // found in the current CONFIG_CHANGE group
+	pending     []Tamper                     // found in the current CONFIG_CHANGE group
 	ownRemovals atomic.Int64                 // own rule removals whose records are still to come
 	lastAdd     atomic.Pointer[ConfigChange] // the last rule another process added
 

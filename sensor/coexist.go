@@ -20,11 +20,11 @@ const statusEvery = 5 * time.Second
 
 // StatusFile is the content of StatusPath.
 type StatusFile struct {
-	PID      int       `json:"pid"`
-	Version  string    `json:"version"`
-	Started  time.Time `json:"started"`
-	Updated  time.Time `json:"updated"`
-	AuditKey string    `json:"audit_key"`
+	PID      int        `json:"pid"`
+	Version  string     `json:"version"`
+	Started  time.Time  `json:"started"`
+	Updated  time.Time  `json:"updated"`
+	AuditKey string     `json:"audit_key"`
 	Mode     audit.Mode `json:"mode"`
 	// Losses are the sensor's loss counters at the last health record.
 	Losses   losses               `json:"losses"`
