@@ -123,12 +123,18 @@ func TestDetectTamper(t *testing.T) {
 		{"audit off", with(func(c *ConfigChange) {
 			c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_enabled", 0, 1, true
 		}), TamperAuditDisabled},
-		{"audit on", with(func(c *ConfigChange) { c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_enabled", 1, 0, true }), ""},
-		{"pid stolen", with(func(c *ConfigChange) { c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_pid", 77, self, true }), TamperPIDTaken},
+		{"audit on", with(func(c *ConfigChange) {
+			c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_enabled", 1, 0, true
+		}), ""},
+		{"pid stolen", with(func(c *ConfigChange) {
+			c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_pid", 77, self, true
+		}), TamperPIDTaken},
 		{"free pid taken (auditd after handover)", with(func(c *ConfigChange) {
 			c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_pid", 77, 0, true
 		}), ""},
-		{"own pid set", with(func(c *ConfigChange) { c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_pid", self, 0, true }), ""},
+		{"own pid set", with(func(c *ConfigChange) {
+			c.Op, c.Setting, c.Value, c.Old, c.HaveValueOld = "set", "audit_pid", self, 0, true
+		}), ""},
 		{"rule added", with(func(c *ConfigChange) { c.Op, c.Key = "add_rule", "admin" }), ""},
 	} {
 		got, ok := DetectTamper(tc.c, "aptsentinel", self)
