@@ -266,6 +266,8 @@ func RuleText(r KernelRule) string {
 		switch {
 		case all:
 			b.WriteString(" -S all")
+		case n > 32*ruleBitmaskWords-64:
+			b.WriteString(" -S all")
 		case n > 8:
 			fmt.Fprintf(&b, " -S (%d syscalls)", n)
 		case n > 0:
