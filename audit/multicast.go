@@ -48,6 +48,17 @@ func (m Mode) String() string {
 // MarshalText writes the mode's name (logs, the status file).
 func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
+// UnmarshalText reads a name MarshalText wrote.
+func (m *Mode) UnmarshalText(b []byte) error {
+	for _, c := range []Mode{ModeUnicast, ModeMulticast, ModeLocked} {
+		if string(b) == c.String() {
+			*m = c
+			return nil
+		}
+	}
+	return fmt.Errorf("audit: unknown mode %q", b)
+}
+
 // openMulticast opens a NETLINK_AUDIT socket for the multicast group. It
 // does not join yet (join does). Unlike the unicast socket it keeps ENOBUFS
 // on: a multicast reader's overflow is not counted in the kernel's lost

@@ -15,7 +15,7 @@ import (
 // the mode, the switches between unicast and multicast, the loss counters
 // only a multicast reader needs, and the tamper checks.
 type coexist struct {
-	modeMu sync.Mutex // HandOver and Repair; guards joined, coverage, needReorder
+	modeMu sync.Mutex // HandOver and Repair; guards joined, coverage
 	mode   atomic.Int32
 	joined bool // the multicast socket is in the group
 
@@ -33,7 +33,6 @@ type coexist struct {
 
 	wiresFirst, wiresLast [][]byte // the rule set ahead of all rules, and after them
 	coverage              []NeedCoverage
-	needReorder           bool // rules are to move after auditd's (after a handover)
 
 	handovers, reclaims, takenOver, blindWindows, tampers atomic.Uint64
 }
@@ -139,14 +138,11 @@ func (s *Session) deliver(src int, r Record, fn func(Record)) {
 }
 
 // judge looks at one configuration change. Called with deliverMu held.
-// Tampering found in the changes of one syscall is reported once per
-// kind, at the end of the group, with a count.
+// Tampering is reported at the next settle, once per kind and changer,
+// with a count: `auditctl -D` removes each rule in a request (and a
+// syscall) of its own.
 func (s *Session) judge(c ConfigChange) {
 	if c.Op == opGroupEnd {
-		for _, t := range s.pending {
-			s.report(t)
-		}
-		s.pending = s.pending[:0]
 		return
 	}
 	if c.Time.Before(s.judgeFrom) {
@@ -170,7 +166,7 @@ func (s *Session) judge(c ConfigChange) {
 		return
 	}
 	for i := range s.pending {
-		if s.pending[i].Kind == t.Kind {
+		if s.pending[i].Kind == t.Kind && s.pending[i].Change.PID == t.Change.PID {
 			s.pending[i].Count++
 			return
 		}
@@ -196,6 +192,10 @@ func (s *Session) settle(now time.Time) {
 	defer s.deliverMu.Unlock()
 	s.serials.Settle()
 	s.ccol.flush(now, s.judge)
+	for _, t := range s.pending {
+		s.report(t)
+	}
+	s.pending = s.pending[:0]
 }
 
 // deleteOwnRules deletes the rules with the sensor's key and expects their
@@ -220,44 +220,19 @@ func (s *Session) deleteOwnRules() (int, error) {
 	return n, nil
 }
 
-// moveOwnRules replaces the sensor's rules by the set for mode m without
-// a moment with none: the new set is added before the old is deleted
-// (the two differ in their prepend flag, so the kernel takes both). If
-// the kernel refuses a duplicate, it falls back to delete then add.
+// moveOwnRules reinstalls the sensor's rules in the place mode m gives
+// them. It deletes them first: the kernel refuses a second identical rule
+// (kernel/auditfilter.c audit_find_rule; the prepend flag is cleared once
+// a rule is in), so the two sets cannot overlap. The moment without them
+// is counted as a blind window.
 func (s *Session) moveOwnRules(m Mode) error {
-	rules, err := listKernelRules(s.ctl)
-	if err != nil {
+	if _, err := s.deleteOwnRules(); err != nil {
 		return err
 	}
-	var old [][]byte
-	for _, r := range rules {
-		if r.Key() == s.key {
-			old = append(old, r.Wire)
-		}
-	}
-	added := 0
+	s.blindWindows.Add(1)
 	for _, w := range s.wiresFor(m) {
 		if err := s.ctl.addRule(w); err != nil {
-			break
-		}
-		added++
-	}
-	for _, w := range old {
-		s.ownRemovals.Add(1)
-		if err := s.ctl.deleteRule(w); err != nil {
-			s.ownRemovals.Add(-1)
 			return fmt.Errorf("audit: moving the sensor's rules: %w", err)
-		}
-	}
-	if added < len(s.wiresFor(m)) {
-		if _, err := s.deleteOwnRules(); err != nil {
-			return err
-		}
-		s.blindWindows.Add(1)
-		for _, w := range s.wiresFor(m) {
-			if err := s.ctl.addRule(w); err != nil {
-				return fmt.Errorf("audit: moving the sensor's rules: %w", err)
-			}
 		}
 	}
 	return nil
@@ -291,8 +266,11 @@ func (s *Session) HandOver() (bool, error) {
 	// auditd's rules (-b, --backlog_wait_time) set its own values; the
 	// ones found at Open are no longer ours to restore.
 	s.changedBacklog, s.changedWait = false, false
+	// The sensor's rules stay ahead of auditd's until auditd loads its
+	// rules (augenrules --load, which Debian's unit runs when auditd
+	// starts, deletes them first; Repair then appends them). Moving them
+	// now would leave a moment without them: a rule cannot be added twice.
 	s.setMode(ModeMulticast)
-	s.needReorder = true
 	s.handovers.Add(1)
 	return true, joinErr
 }
@@ -360,8 +338,12 @@ func (s *Session) updateCoverage(rules []KernelRule) []NeedCoverage {
 	first := s.coverage == nil
 	s.coverage = now
 	if len(fresh) > 0 && !first {
+		by := fresh[0].By
+		if fresh[0].Verdict == PartlyShadowed && len(fresh[0].Partly) > 0 {
+			by = fresh[0].Partly[0]
+		}
 		t := Tamper{Kind: TamperShadowingRule, Shadowed: fresh, Count: 1,
-			What: fmt.Sprintf("an audit rule now hides %d of the sensor's syscalls (%s)", len(fresh), fresh[0].By)}
+			What: fmt.Sprintf("an audit rule now hides %d of the sensor's syscalls (%s): %s", len(fresh), fresh[0].Name, by)}
 		if c := s.lastAdd.Load(); c != nil {
 			t.Change = *c
 		}

@@ -14,8 +14,8 @@ type Repairs struct {
 	// SwitchedToMulticast: a live process took the audit PID; the session
 	// reads the multicast group beside it now.
 	SwitchedToMulticast bool
-	// RulesMoved: the sensor's rules were moved, after auditd's (after a
-	// handover) or ahead of a rule that hid its syscalls (holding the PID).
+	// RulesMoved: holding the PID, the sensor's rules were moved ahead of
+	// a rule that hid syscalls from them.
 	RulesMoved bool
 	// Shadowed lists needs that a rule of another hides since the last
 	// Repair.
@@ -24,7 +24,7 @@ type Repairs struct {
 
 // Any reports whether anything was repaired.
 func (r Repairs) Any() bool {
-	return r.Reenabled || r.RulesReinstalled > 0 || r.PIDReclaimed || r.SwitchedToMulticast
+	return r.Reenabled || r.RulesReinstalled > 0 || r.PIDReclaimed || r.SwitchedToMulticast || r.RulesMoved
 }
 
 // ErrPIDTakenOver is wrapped by Repair's error when another live process
@@ -109,19 +109,17 @@ func (s *Session) Repair() (Repairs, error) {
 		}
 		r.RulesReinstalled = len(s.wires)
 		s.blindWindows.Add(1)
-		s.needReorder = false
 		if rules, err = listKernelRules(s.ctl); err != nil {
 			return r, err
 		}
 	}
 	r.Shadowed = s.updateCoverage(rules)
-	// After a handover the sensor's rules move behind auditd's; holding
-	// the PID they move ahead of a rule that hides a syscall.
-	if (s.needReorder && mode == ModeMulticast) || (len(r.Shadowed) > 0 && mode == ModeUnicast) {
+	// Holding the PID, the sensor's rules move ahead of a rule that hides
+	// a syscall. Beside auditd the admin's never rules keep their effect.
+	if len(r.Shadowed) > 0 && mode == ModeUnicast {
 		if err := s.moveOwnRules(mode); err != nil {
 			return r, err
 		}
-		s.needReorder = false
 		r.RulesMoved = true
 		if rules, err = listKernelRules(s.ctl); err != nil {
 			return r, err
