@@ -395,3 +395,36 @@ func sameProgram(procRoot string, pid uint32) bool {
 	b, err2 := os.Stat("/proc/self/exe")
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
+
+// checkOtherSensor fails when rules with the session's key are loaded and
+// another live process runs this executable: a second sensor beside
+// auditd (the audit PID, auditd's, does not show it). Rules with no such
+// process are a dead sensor's, for Open to remove.
+func (s *Session) checkOtherSensor(procRoot string) error {
+	rules, err := listKernelRules(s.ctl)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(rules, func(r KernelRule) bool { return r.Key() == s.key }) {
+		return nil
+	}
+	self, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		return nil
+	}
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		fi, err := os.Stat(procRoot + "/" + e.Name() + "/exe")
+		if err == nil && os.SameFile(fi, self) {
+			return fmt.Errorf("audit: another aptsentinel (pid %d) runs with rules of key %q beside the audit daemon: stop it first", pid, s.key)
+		}
+	}
+	return nil
+}

@@ -203,6 +203,13 @@ func (s *Session) setup(cfg Config, self uint32, wires [][]byte) error {
 		return nil
 	}
 
+	if mode == ModeMulticast {
+		// Beside auditd the audit PID does not tell whether another
+		// sensor runs; its rules and its executable do.
+		if err := s.checkOtherSensor(cfg.procRoot); err != nil {
+			return err
+		}
+	}
 	// Rules with our key left by a sensor that died are not ours to keep.
 	if n, err := s.deleteOwnRules(); err != nil {
 		return err

@@ -99,6 +99,8 @@ func startAuditd(t *testing.T) *auditdProc {
 	a := &auditdProc{t: t, log: filepath.Join(dir, "audit.log"), done: make(chan struct{})}
 	re := regexp.MustCompile(`(?m)^log_file\s*=.*$`)
 	conf = re.ReplaceAll(conf, []byte("log_file = "+a.log))
+	// No rotation under the test: it reads the whole log back.
+	conf = regexp.MustCompile(`(?m)^max_log_file_action\s*=.*$`).ReplaceAll(conf, []byte("max_log_file_action = IGNORE"))
 	if err := os.WriteFile(filepath.Join(dir, "auditd.conf"), conf, 0o640); err != nil {
 		t.Fatal(err)
 	}
@@ -360,6 +362,16 @@ func TestE2ESensorStartsBesideAuditd(t *testing.T) {
 	}
 	ourRulesLast(t)
 
+	// A second sensor beside auditd would fight the first over the rules.
+	second, err := exec.Command(sensorBin, "run", "--output", "stdout").CombinedOutput()
+	var ee *exec.ExitError
+	if !asExit(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(second), "another aptsentinel (pid "+strconv.Itoa(s.cmd.Process.Pid)+")") {
+		t.Errorf("second sensor beside auditd: %v\n%s", err, second)
+	}
+	if n := countRules(t, "aptsentinel"); n != 6 {
+		t.Errorf("the refused sensor changed the rules: %d with our key", n)
+	}
+
 	out, err := exec.Command(sensorBin, "status", "--json").Output()
 	if err != nil {
 		t.Fatalf("status --json: %v", err)
@@ -396,41 +408,68 @@ func TestE2ESensorStartsBesideAuditd(t *testing.T) {
 }
 
 // measureAuditLog measures what the sensor's rules add to auditd's log:
-// bytes per exec and per connect (the admin's rules record neither).
+// the mean bytes of the records of one exec of /bin/true and of one
+// connect to 127.0.0.1:9, read back from the log by serial (other
+// programs on the host add records of their own at the same time).
 func measureAuditLog(t *testing.T, a *auditdProc) {
 	t.Helper()
-	const n = 200
-	grow := func(script string) float64 {
-		before := settledSize(a.log)
-		if out, err := exec.Command("bash", "-c", script).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v %s", script, err, out)
-		}
-		return float64(settledSize(a.log) - before)
+	script := "for i in $(seq 100); do /bin/true; done; for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; done; true"
+	if out, err := exec.Command("bash", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("load: %v %s", err, out)
 	}
-	// n execs of true, plus bash and seq themselves.
-	execs := grow("for i in $(seq " + strconv.Itoa(n) + "); do /bin/true; done")
-	perExec := execs / (n + 2)
-	// n connects from subshells (fork, no exec), plus bash and seq.
-	conns := grow("for i in $(seq " + strconv.Itoa(n) + "); do (exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; done; true")
-	perConnect := (conns - 2*perExec) / n
-	t.Logf("auditd's log (format ENRICHED) grows by %.0f bytes per exec and %.0f bytes per connect with the sensor's rules", perExec, perConnect)
-	if perExec < 200 || perConnect < 200 {
-		t.Errorf("auditd's log does not get the sensor's records: %.0f bytes/exec, %.0f bytes/connect", perExec, perConnect)
+	var execs, conns []int
+	waitFor(t, 10*time.Second, "auditd writing the records", func() bool {
+		execs, conns = eventBytes(t, a.log)
+		return len(execs) >= 100 && len(conns) >= 100
+	})
+	mean := func(v []int) int {
+		n := 0
+		for _, x := range v {
+			n += x
+		}
+		return n / len(v)
+	}
+	t.Logf("auditd's log (log_format ENRICHED): %d bytes per exec (%d events), %d bytes per connect (%d events) from the sensor's rules",
+		mean(execs), len(execs), mean(conns), len(conns))
+	if mean(execs) < 300 || mean(conns) < 200 {
+		t.Errorf("auditd's log does not carry whole events: %d bytes/exec, %d bytes/connect", mean(execs), mean(conns))
 	}
 }
 
-// settledSize waits until auditd has flushed (the size stops changing).
-func settledSize(path string) int64 {
-	var last int64 = -1
-	for i := 0; i < 50; i++ {
-		fi, err := os.Stat(path)
-		if err == nil && fi.Size() == last {
-			return last
-		}
-		if err == nil {
-			last = fi.Size()
-		}
-		time.Sleep(200 * time.Millisecond)
+var serialRe = regexp.MustCompile(`msg=audit\(\d+\.\d+:(\d+)\)`)
+
+// eventBytes sums the log lines of each event (serial) and returns the
+// sizes of the exec events of /usr/bin/true and of the connect events to
+// 127.0.0.1:9, both recorded under the sensor's key.
+func eventBytes(t *testing.T, path string) (execs, conns []int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil
 	}
-	return last
+	size := map[string]int{}
+	isExec, isConn, ours := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		m := serialRe.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		n := m[1]
+		size[n] += len(line) + 1
+		switch {
+		case strings.HasPrefix(line, "type=SYSCALL"):
+			ours[n] = strings.Contains(line, `key="aptsentinel"`)
+			isExec[n] = strings.Contains(line, " syscall=59 ") && strings.Contains(line, `exe="/usr/bin/true"`)
+		case strings.HasPrefix(line, "type=SOCKADDR") && strings.Contains(line, "saddr=020000097F000001"):
+			isConn[n] = true
+		}
+	}
+	for n, sz := range size {
+		switch {
+		case ours[n] && isExec[n]:
+			execs = append(execs, sz)
+		case ours[n] && isConn[n]:
+			conns = append(conns, sz)
+		}
+	}
+	return execs, conns
 }
