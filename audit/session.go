@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,23 +35,34 @@ type Config struct {
 	// Logger gets one line per skipped rule and setup notes; default
 	// slog.Default().
 	Logger *slog.Logger
+	// OnTamper, if set, is called for every change of the audit
+	// configuration that works against the sensor (DetectTamper), from the
+	// goroutine that runs Run.
+	OnTamper func(Tamper)
 
 	procRoot string // "/proc" unless a test points it elsewhere
 }
 
 // Session is the sensor's hold on the kernel audit subsystem: rules
-// installed, audit enabled, backlog raised, and the data socket registered as
-// the audit PID. Close puts everything back.
+// installed, audit enabled, and records flowing to it. In ModeUnicast it
+// holds the audit PID (backlog raised); beside auditd (ModeMulticast) it
+// reads the multicast group and leaves auditd's settings alone; with audit
+// locked (ModeLocked) it only reads. Close puts back what it changed.
 type Session struct {
-	log  *slog.Logger
-	key  string
-	ctl  *client
-	data *stream
+	log   *slog.Logger
+	key   string
+	ctl   *client
+	data  *stream // unicast: becomes the audit PID
+	mcast *stream // multicast group reader, joined in ModeMulticast/ModeLocked
 
 	// self, wires and procRoot let Repair put back what others undid.
 	self     uint32
 	wires    [][]byte
 	procRoot string
+	cfg      Config
+	needs    []Need
+
+	coexist // mode, switches, losses and tamper state (session_coexist.go)
 
 	// found is the status at Open; the flags say what Open changed.
 	found                                       Status
@@ -116,14 +128,21 @@ func Open(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl, self: uint32(self), procRoot: cfg.procRoot}
-	refused, err := s.setup(cfg, uint32(self), specs, wires)
+	needs, err := NeedsOf(specs)
+	if err != nil {
+		ctl.close()
+		return nil, err
+	}
+	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl, self: uint32(self), procRoot: cfg.procRoot, cfg: cfg, needs: needs}
+	s.coexist.init(cfg, specs)
+	refused, err := s.setup(cfg, uint32(self))
 	if err != nil {
 		if undoErr := s.teardown(); undoErr != nil {
 			return nil, errors.Join(err, fmt.Errorf("audit: undo after failed open: %w", undoErr))
 		}
 		return nil, err
 	}
+	s.judgeFrom = time.Now()
 	for _, what := range skipped {
 		s.log.Warn("audit rule skipped: kernel lacks it", "rule", what)
 	}
@@ -131,30 +150,74 @@ func Open(cfg Config) (*Session, error) {
 		s.log.Warn("audit rule refused by the kernel: left out", "rule", r.Text, "error", r.Err)
 	}
 	logCompat32(s.log, features, specs, refused)
-	rcvbuf, _ := s.data.receiveBuffer()
-	s.log.Info("audit session open", "key", cfg.Key, "rules", len(s.wires),
-		"audit_pid", self, "receive_buffer", rcvbuf, "lost_at_start", s.found.Lost)
+	reader := s.data
+	if reader == nil {
+		reader = s.mcast
+	}
+	rcvbuf, _ := reader.receiveBuffer()
+	s.log.Info("audit session open", "key", cfg.Key, "rules", len(s.wires), "mode", s.Mode(),
+		"audit_pid", s.found.PID, "receive_buffer", rcvbuf, "lost_at_start", s.found.Lost)
+	s.logCoverage(true)
 	return s, nil
 }
 
 // setup does Open's kernel steps in an order that teardown can undo at any
 // point. Records start flowing to the data socket when it becomes the audit
-// PID; they wait in its receive buffer until Run. It keeps in s.wires the
-// rules the kernel took and returns the optional ones it refused.
-func (s *Session) setup(cfg Config, self uint32, specs []RuleSpec, wires [][]byte) ([]RefusedRule, error) {
+// PID (or to the multicast socket when it joins); they wait in its receive
+// buffer until Run. It keeps in s.wires the rules the kernel took and
+// returns the optional ones it refused.
+func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 	st, err := s.ctl.status()
 	if err != nil {
 		return nil, err
 	}
 	s.found = st
+	mode := ModeUnicast
 	if st.Enabled == enabledLocked {
-		return nil, ErrLocked
+		mode = ModeLocked
+	} else if err := checkHolder(st.PID, cfg.procRoot); err != nil {
+		if sameProgram(cfg.procRoot, st.PID) {
+			// Another sensor: two would fight over the same rules.
+			return nil, err
+		}
+		mode = ModeMulticast
+		s.log.Info("another audit daemon holds the audit PID: reading the audit multicast group beside it",
+			"holder_pid", st.PID, "holder", readComm(cfg.procRoot, st.PID))
 	}
-	if err := checkHolder(st.PID, cfg.procRoot); err != nil {
+	s.setMode(mode)
+
+	if s.mcast, err = openMulticast(cfg.ReceiveBuffer); err != nil {
 		return nil, err
 	}
+	if mode != ModeUnicast {
+		if err := s.mcast.joinReadlog(); err != nil {
+			if mode == ModeLocked {
+				return nil, fmt.Errorf("%w; and reading beside it failed: %w", ErrLocked, err)
+			}
+			return nil, fmt.Errorf("%w; and reading beside it failed: %w", checkHolder(st.PID, cfg.procRoot), err)
+		}
+		s.joined = true
+	} else if err := s.mcast.joinReadlog(); err != nil {
+		// Without CAP_AUDIT_READ the sensor cannot stay when auditd
+		// starts; it still gives the PID up then.
+		s.log.Warn("audit multicast group not readable: when auditd starts, the sensor will give it the audit PID and see nothing", "err", err.Error())
+	} else if err := s.mcast.leaveReadlog(); err != nil {
+		return nil, err
+	}
+	if mode == ModeLocked {
+		// Nothing can change: only read, and say what is not seen.
+		return nil, nil
+	}
+
+	if mode == ModeMulticast {
+		// Beside auditd the audit PID does not tell whether another
+		// sensor runs; its rules and its executable do.
+		if err := s.checkOtherSensor(cfg.procRoot); err != nil {
+			return nil, err
+		}
+	}
 	// Rules with our key left by a sensor that died are not ours to keep.
-	if n, err := deleteRulesByKey(s.ctl, s.key); err != nil {
+	if n, err := s.deleteOwnRules(); err != nil {
 		return nil, err
 	} else if n > 0 {
 		s.log.Warn("removed stale audit rules", "key", s.key, "count", n)
@@ -163,37 +226,30 @@ func (s *Session) setup(cfg Config, self uint32, specs []RuleSpec, wires [][]byt
 	if s.data, err = openStream(cfg.ReceiveBuffer); err != nil {
 		return nil, err
 	}
-	if err := s.data.becomePID(self); err != nil {
-		if errors.Is(err, unix.EEXIST) {
-			// The kernel (4.11+) found a live holder that /proc did not show
-			// us: tell who it is.
-			now, _ := s.ctl.status()
-			return nil, &HolderError{PID: now.PID, Comm: readComm(cfg.procRoot, now.PID), Err: err}
-		}
-		return nil, err
-	}
-	s.becamePID = true
-
-	if st.BacklogLimit < cfg.BacklogLimit {
-		if err := s.ctl.set(Status{Mask: statusBacklogLimit, BacklogLimit: cfg.BacklogLimit}, "backlog limit"); err != nil {
+	if mode == ModeUnicast {
+		if err := s.data.becomePID(self); err != nil {
+			if errors.Is(err, unix.EEXIST) {
+				// The kernel (4.11+) found a live holder that /proc did not show
+				// us: tell who it is.
+				now, _ := s.ctl.status()
+				return nil, &HolderError{PID: now.PID, Comm: readComm(cfg.procRoot, now.PID), Err: err}
+			}
 			return nil, err
 		}
-		s.changedBacklog = true
-	}
-	// With a wait time of 0 a full backlog drops records (counted in Lost)
-	// instead of stalling every audited syscall for up to 60 s.
-	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
-		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime}, "backlog wait time"); err != nil {
+		s.becamePID = true
+		if err := s.raiseBacklog(st, cfg.BacklogLimit); err != nil {
 			return nil, err
 		}
-		s.changedWait = true
 	}
-
+	// Holding the PID the sensor's rules go first; beside auditd after the
+	// admin's, so that the admin's records keep their keys and the admin's
+	// never rules keep their effect.
 	s.rulesAdded = true // from here on teardown deletes by key
 	var refused []RefusedRule
-	if s.wires, refused, err = addRules(s.ctl, specs, wires); err != nil {
+	if s.wires, refused, err = addRules(s.ctl, s.specsFor(mode), s.wiresFor(mode)); err != nil {
 		return nil, err
 	}
+	s.dropRefused(refused)
 	if st.Enabled != enabledOn {
 		if err := s.ctl.set(Status{Mask: statusEnabled, Enabled: enabledOn}, "enabled"); err != nil {
 			return nil, err
@@ -203,11 +259,37 @@ func (s *Session) setup(cfg Config, self uint32, specs []RuleSpec, wires [][]byt
 	return refused, nil
 }
 
+// raiseBacklog raises the backlog limit to at least limit and sets the
+// wait time to 0, noting what it changed so teardown can put it back.
+func (s *Session) raiseBacklog(st Status, limit uint32) error {
+	if st.BacklogLimit < limit {
+		if err := s.ctl.set(Status{Mask: statusBacklogLimit, BacklogLimit: limit}, "backlog limit"); err != nil {
+			return err
+		}
+		if !s.changedBacklog {
+			s.found.BacklogLimit = st.BacklogLimit
+		}
+		s.changedBacklog = true
+	}
+	// With a wait time of 0 a full backlog drops records (counted in Lost)
+	// instead of stalling every audited syscall for up to 60 s.
+	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
+		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime}, "backlog wait time"); err != nil {
+			return err
+		}
+		if !s.changedWait {
+			s.found.BacklogWaitTime = st.BacklogWaitTime
+		}
+		s.changedWait = true
+	}
+	return nil
+}
+
 // teardown undoes what setup did, in reverse, and carries on past errors.
 func (s *Session) teardown() error {
 	var errs []error
 	if s.rulesAdded {
-		if _, err := deleteRulesByKey(s.ctl, s.key); err != nil {
+		if _, err := s.deleteOwnRules(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -222,29 +304,58 @@ func (s *Session) teardown() error {
 	}
 	if s.becamePID {
 		// Only the holder's own process may unregister (kernel/audit.c,
-		// AUDIT_SET with pid 0); any of its sockets will do.
-		errs = append(errs, s.ctl.set(Status{Mask: statusPID, PID: 0}, "audit pid 0"))
+		// AUDIT_SET with pid 0); any of its sockets will do. A daemon that
+		// took the PID since keeps it.
+		if st, err := s.ctl.status(); err != nil || st.PID == s.self {
+			errs = append(errs, s.ctl.set(Status{Mask: statusPID, PID: 0}, "audit pid 0"))
+		}
 	}
 	if s.data != nil {
 		errs = append(errs, s.data.close())
+	}
+	if s.mcast != nil {
+		errs = append(errs, s.mcast.close())
 	}
 	errs = append(errs, s.ctl.close())
 	return errors.Join(errs...)
 }
 
 // Run hands every record to fn until ctx is done (then it returns ctx.Err()),
-// the session is closed (ErrClosed) or the socket fails. Record.Data points
-// into the receive buffer and is valid only during the call: fn copies what
-// it keeps. Run is not reentrant; call it from one goroutine.
+// the session is closed (ErrClosed) or a socket fails. It reads the unicast
+// and the multicast socket; around a switch between them a record that
+// came on both is handed on once. Record.Data points into a receive buffer
+// and is valid only during the call: fn copies what it keeps. Calls to fn
+// do not overlap. Run is not reentrant; call it from one goroutine.
 func (s *Session) Run(ctx context.Context, fn func(Record)) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if s.closing.Load() {
 		return ErrClosed
 	}
-	err := s.data.run(ctx, fn)
-	if s.closing.Load() && ctx.Err() == nil {
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var socks []*stream
+	for _, st := range []*stream{s.data, s.mcast} {
+		if st != nil {
+			socks = append(socks, st)
+		}
+	}
+	errc := make(chan error, len(socks))
+	for i, st := range socks {
+		src := i
+		go func() { errc <- st.run(ctx, func(r Record) { s.deliver(src, r, fn) }) }()
+	}
+	err := <-errc
+	cancel()
+	for range socks[1:] {
+		<-errc
+	}
+	if s.closing.Load() && parent.Err() == nil {
 		return ErrClosed
+	}
+	if parent.Err() != nil {
+		return parent.Err()
 	}
 	return err
 }
@@ -263,8 +374,23 @@ func (s *Session) Lost() (uint32, error) {
 	return st.Lost, nil
 }
 
-// Stats returns the data socket's counters.
-func (s *Session) Stats() StreamStats { return s.data.stats() }
+// Stats returns the counters of both sockets, summed (ENOBUFS is an
+// overflow of either). CoexistStats tells them apart.
+func (s *Session) Stats() StreamStats {
+	var t StreamStats
+	for _, st := range []*stream{s.data, s.mcast} {
+		if st == nil {
+			continue
+		}
+		x := st.stats()
+		t.Messages += x.Messages
+		t.Bytes += x.Bytes
+		t.ENOBUFS += x.ENOBUFS
+		t.Foreign += x.Foreign
+		t.Short += x.Short
+	}
+	return t
+}
 
 // Close removes the session's rules (by key), restores the enabled flag and
 // backlog settings found at Open, releases the audit PID and closes the
@@ -273,7 +399,12 @@ func (s *Session) Stats() StreamStats { return s.data.stats() }
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
-		s.data.wake()
+		if s.data != nil {
+			s.data.wake()
+		}
+		if s.mcast != nil {
+			s.mcast.wake()
+		}
 		s.runMu.Lock()
 		defer s.runMu.Unlock()
 		s.closeErr = s.teardown()

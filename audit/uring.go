@@ -111,9 +111,6 @@ func (p *pending) decodeURingOp(fields []byte) error {
 	return nil
 }
 
-// unsetID is an unset uid or auid as the kernel prints it ((u32)-1).
-const unsetID = 4294967295
-
 // buildURingConnect returns the Connect of an IORING_OP_CONNECT, or nil.
 // Run inline, the kernel writes the operation's records into the
 // io_uring_enter syscall's event: URINGOP uring_op=16, the SYSCALL record

@@ -62,6 +62,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}()
 	s.sess, s.lis = sess, lis
+	s.daemons = audit.NewDaemonWatch(cfg.ProcRoot)
+	s.writeStatus()
+	defer s.removeStatus()
 	// Records lost before the sensor started are not its losses.
 	if lost, err := sess.Lost(); err == nil {
 		s.lossesSeen.KernelLost = uint64(lost)
@@ -88,6 +91,13 @@ type sensor struct {
 
 	auditCh chan audit.Event
 	procCh  chan procfs.Event
+
+	// daemons recognises auditd's exec; started, gapsSeen and statusAt
+	// feed the status file and the loss log (coexist.go).
+	daemons  *audit.DaemonWatch
+	started  time.Time
+	gapsSeen uint64
+	statusAt time.Time
 
 	probe      string // argv[1] of the readiness probe
 	ready      chan struct{}
@@ -124,6 +134,7 @@ func newSensor(cfg Config) (*sensor, error) {
 	}
 	s := &sensor{
 		cfg: cfg, log: cfg.Logger, fs: fs, host: host, bootID: bootID, tree: tree, engine: engine,
+		started: time.Now(),
 		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
 		auditCh: make(chan audit.Event, 4096),
 		procCh:  make(chan procfs.Event, 16384),
@@ -166,6 +177,9 @@ func (s *sensor) run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		errc <- s.lis.Run(ctx, func(ev procfs.Event) {
+			if e, ok := ev.(procfs.Exec); ok {
+				s.watchDaemon(e)
+			}
 			select {
 			case s.procCh <- ev:
 			case <-ctx.Done():
@@ -222,6 +236,7 @@ func (s *sensor) run(ctx context.Context) error {
 			if err := s.repairAudit(); err != nil {
 				return err
 			}
+			s.coexistTick(now)
 		case <-health.C:
 			s.logHealth()
 		}

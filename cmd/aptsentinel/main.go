@@ -21,6 +21,7 @@ Usage:
   aptsentinel run [flags]     run the sensor in the foreground (root)
   aptsentinel selftest        prove the detection chain on this host (root)
   aptsentinel cleanup         remove what a killed sensor left in the kernel (root)
+  aptsentinel status [--json] show the audit state, the sensor's mode and losses (root)
   aptsentinel version         print the version
   aptsentinel help [command]  show help
 
@@ -50,6 +51,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return runCommand(ctx, rest, stdout, stderr)
 	case "cleanup":
 		return cleanupCommand(rest, stdout, stderr)
+	case "status":
+		return statusCommand(rest, stdout, stderr)
 	case "selftest":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
@@ -65,6 +68,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		if len(rest) > 0 && rest[0] == "selftest" {
 			selftestFlags(io.Discard).usage(stdout)
 			return 0
+		}
+		if len(rest) > 0 && rest[0] == "status" {
+			return statusCommand([]string{"--help"}, stdout, stdout)
 		}
 		if len(rest) > 0 && rest[0] == "cleanup" {
 			return cleanupCommand([]string{"--help"}, stdout, stdout)

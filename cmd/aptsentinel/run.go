@@ -32,8 +32,9 @@ const runUsage = `Usage: aptsentinel run [flags]
 
 Runs the sensor in the foreground. It must run as root: it installs kernel
 audit rules (key "aptsentinel"), becomes the audit daemon (the audit PID) and
-reads every process's /proc entries. It refuses to start when another audit
-daemon (auditd, auditbeat, ...) holds the audit PID.
+reads every process's /proc entries. When another audit daemon (auditd)
+holds the audit PID it reads the audit multicast group beside it instead,
+and it hands the audit PID to an auditd that starts later.
 
 Alerts are JSON lines (ECS field names). With --output stdout they go to
 stdout and the sensor's own logs are slog JSON on stderr; with --output

@@ -1,0 +1,75 @@
+package audit
+
+import (
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DefaultDaemonPaths are where Debian's auditd package installs the daemon
+// (dpkg -L auditd: /sbin/auditd; /sbin is a link to /usr/sbin on merged-/usr
+// systems, so both names are the same file there).
+var DefaultDaemonPaths = []string{"/sbin/auditd", "/usr/sbin/auditd"}
+
+// daemonRefresh is how often the daemon's file identity is read again: a
+// package upgrade replaces the file (new inode), an install adds it.
+const daemonRefresh = 10 * time.Second
+
+// DaemonWatch recognises an audit daemon starting by its executable: the
+// file /proc/PID/exe points to must be the installed daemon (same device
+// and inode). The comm is no proof: any program can be called auditd, and
+// the kernel's own kauditd thread is.
+type DaemonWatch struct {
+	procRoot string
+	paths    []string
+
+	mu        sync.Mutex
+	files     []daemonFile
+	refreshed time.Time
+}
+
+type daemonFile struct {
+	path string
+	fi   os.FileInfo
+}
+
+// NewDaemonWatch watches for the executables at paths (DefaultDaemonPaths
+// when none), looking processes up under procRoot ("/proc").
+func NewDaemonWatch(procRoot string, paths ...string) *DaemonWatch {
+	if len(paths) == 0 {
+		paths = DefaultDaemonPaths
+	}
+	return &DaemonWatch{procRoot: procRoot, paths: paths}
+}
+
+// Is reports whether process pid runs the daemon, and which path it
+// matched. One stat of /proc/PID/exe when the daemon is installed; none
+// when it is not.
+func (w *DaemonWatch) Is(pid int) (string, bool) {
+	w.mu.Lock()
+	if time.Since(w.refreshed) > daemonRefresh {
+		w.files = nil
+		for _, p := range w.paths {
+			if fi, err := os.Stat(p); err == nil {
+				w.files = append(w.files, daemonFile{p, fi})
+			}
+		}
+		w.refreshed = time.Now()
+	}
+	files := w.files
+	w.mu.Unlock()
+	if len(files) == 0 {
+		return "", false
+	}
+	fi, err := os.Stat(w.procRoot + "/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return "", false
+	}
+	for _, f := range files {
+		if os.SameFile(fi, f.fi) {
+			return f.path, true
+		}
+	}
+	return "", false
+}

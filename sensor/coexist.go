@@ -1,0 +1,110 @@
+package sensor
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/procfs"
+)
+
+// StatusPath is where a running sensor keeps its state for `aptsentinel
+// status` and selftest: mode, audit PID, loss counters. It is rewritten
+// every few seconds and removed when the sensor stops.
+const StatusPath = "/run/aptsentinel/status.json"
+
+// statusEvery is how often the status file is rewritten.
+const statusEvery = 5 * time.Second
+
+// StatusFile is the content of StatusPath.
+type StatusFile struct {
+	PID      int        `json:"pid"`
+	Version  string     `json:"version"`
+	Started  time.Time  `json:"started"`
+	Updated  time.Time  `json:"updated"`
+	AuditKey string     `json:"audit_key"`
+	Mode     audit.Mode `json:"mode"`
+	// Losses are the sensor's loss counters at the last health record.
+	Losses   losses               `json:"losses"`
+	Coexist  audit.CoexistStats   `json:"coexist"`
+	Coverage []audit.NeedCoverage `json:"coverage"`
+}
+
+// watchDaemon hands the audit PID over when the exec of an audit daemon
+// shows up on the proc connector: auditd asks for the PID only after
+// reading its configuration (and, as a daemon, after forking), so the
+// exec is the early warning. It runs on the proc connector's goroutine,
+// ahead of the event loop, to win that race.
+func (s *sensor) watchDaemon(e procfs.Exec) {
+	exe, ok := s.daemons.Is(e.PID)
+	if !ok {
+		return
+	}
+	start := time.Now()
+	done, err := s.sess.HandOver()
+	took := time.Since(start)
+	if err != nil {
+		s.log.Error("handing the audit PID over to a starting auditd", "auditd_pid", e.PID, "err", err.Error())
+	}
+	if done {
+		s.log.Info("auditd is starting: audit PID handed over, reading the audit multicast group beside it",
+			"auditd_pid", e.PID, "exe", exe, "exec_time", e.Time, "handover_took", took.String())
+		s.writeStatus()
+	}
+}
+
+// writeStatus writes StatusPath (atomically: a reader never sees half).
+func (s *sensor) writeStatus() {
+	st := StatusFile{
+		PID: os.Getpid(), Version: s.cfg.Version, Started: s.started, Updated: time.Now(),
+		AuditKey: s.cfg.AuditKey, Mode: s.sess.Mode(), Losses: s.lossesSeen,
+		Coexist: s.sess.CoexistStats(), Coverage: s.sess.Coverage(),
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return
+	}
+	dir := filepath.Dir(StatusPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.log.Debug("status file", "err", err.Error())
+		return
+	}
+	tmp := StatusPath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		s.log.Debug("status file", "err", err.Error())
+		return
+	}
+	if err := os.Rename(tmp, StatusPath); err != nil {
+		s.log.Debug("status file", "err", err.Error())
+	}
+}
+
+// removeStatus removes StatusPath if this sensor wrote it.
+func (s *sensor) removeStatus() {
+	b, err := os.ReadFile(StatusPath)
+	if err != nil {
+		return
+	}
+	var st StatusFile
+	if json.Unmarshal(b, &st) == nil && st.PID == os.Getpid() {
+		os.Remove(StatusPath)
+	}
+}
+
+// coexistTick runs after each repair: it logs new losses only a multicast
+// reader has (serial gaps, socket overflows) and refreshes the status file.
+func (s *sensor) coexistTick(now time.Time) {
+	cs := s.sess.CoexistStats()
+	if cs.SerialGaps > s.gapsSeen {
+		s.log.Warn("audit records lost: serial numbers never arrived", "mode", cs.Mode,
+			"missing", cs.SerialGaps-s.gapsSeen, "missing_total", cs.SerialGaps,
+			"multicast_enobufs", cs.Multicast.ENOBUFS)
+		s.gapsSeen = cs.SerialGaps
+	}
+	if now.Sub(s.statusAt) >= statusEvery {
+		s.statusAt = now
+		s.writeStatus()
+	}
+}
