@@ -21,6 +21,7 @@ Usage:
   aptsentinel run [flags]     run the sensor in the foreground (root)
   aptsentinel selftest        prove the detection chain on this host (root)
   aptsentinel cleanup         remove what a killed sensor left in the kernel (root)
+  aptsentinel rules list|check|test   list, check and try rule files
   aptsentinel version         print the version
   aptsentinel help [command]  show help
 
@@ -50,6 +51,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return runCommand(ctx, rest, stdout, stderr)
 	case "cleanup":
 		return cleanupCommand(rest, stdout, stderr)
+	case "rules":
+		return rulesCommand(rest, stdout, stderr)
 	case "selftest":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
@@ -64,6 +67,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		if len(rest) > 0 && rest[0] == "selftest" {
 			selftestFlags(io.Discard).usage(stdout)
+			return 0
+		}
+		if len(rest) > 0 && rest[0] == "rules" {
+			fmt.Fprint(stdout, rulesUsage)
 			return 0
 		}
 		if len(rest) > 0 && rest[0] == "cleanup" {
