@@ -291,9 +291,10 @@ type Set struct {
 	Warnings []*Warning
 }
 
-// Enabled returns the rules that run, in load order.
+// Enabled returns the rules that run, in load order; never nil, so a set
+// with every rule disabled runs no rule rather than the defaults.
 func (s *Set) Enabled() []*Rule {
-	var out []*Rule
+	out := []*Rule{}
 	for _, r := range s.Rules {
 		if _, off := s.Disabled[r.ID]; !off {
 			out = append(out, r)
