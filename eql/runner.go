@@ -68,7 +68,8 @@ type pending[E any] struct {
 	stage      int
 	key        joinKey
 	deadline   time.Time
-	times      []time.Time
+	first      time.Time // the first event's time
+	last       time.Time // the latest matched step's time
 	events     []E
 	prev, next *pending[E]
 }
@@ -218,7 +219,7 @@ func (r *Runner[E]) Process(e *E) []Match[E] {
 				continue
 			}
 			p := st.waiting[si-1][key]
-			if p == nil || t.Before(p.times[si-1]) || t.After(p.deadline) || !isTrue(step.cond(e)) {
+			if p == nil || t.Before(p.last) || t.After(p.deadline) || !isTrue(step.cond(e)) {
 				continue
 			}
 			if m, ok := r.advance(st, si, p, e, t); ok {
@@ -256,7 +257,7 @@ func (r *Runner[E]) start(st *qstate[E], key joinKey, e *E, t time.Time) {
 		r.stats.Replaced++
 		// The newer first event wins; one that arrives late with an older
 		// timestamp is the one discarded (and counted as replaced).
-		if t.Before(old.times[0]) {
+		if t.Before(old.first) {
 			return
 		}
 		r.remove(old)
@@ -266,11 +267,11 @@ func (r *Runner[E]) start(st *qstate[E], key joinKey, e *E, t time.Time) {
 		r.remove(r.oldest)
 	}
 	n := len(st.q.steps)
-	p := &pending[E]{st: st, key: key, deadline: farFuture, times: make([]time.Time, 1, n), events: make([]E, 1, n)}
+	p := &pending[E]{st: st, key: key, deadline: farFuture, first: t, last: t, events: make([]E, 1, n)}
 	if st.q.MaxSpan > 0 {
 		p.deadline = t.Add(st.q.MaxSpan)
 	}
-	p.times[0], p.events[0] = t, r.clone(e)
+	p.events[0] = r.clone(e)
 	st.waiting[0][key] = p
 	r.link(p)
 }
@@ -278,7 +279,7 @@ func (r *Runner[E]) start(st *qstate[E], key joinKey, e *E, t time.Time) {
 // advance moves p from step si-1 to si with e; a last step completes it.
 func (r *Runner[E]) advance(st *qstate[E], si int, p *pending[E], e *E, t time.Time) (Match[E], bool) {
 	delete(st.waiting[si-1], p.key)
-	p.times = append(p.times, t)
+	p.last = t
 	p.events = append(p.events, r.clone(e))
 	if si == len(st.q.steps)-1 {
 		r.unlink(p)
