@@ -114,7 +114,12 @@ func FuzzEngine(f *testing.F) {
 		}
 		max := 1 + int(data[0]%8)
 		data = data[1:]
-		e := newAptEngine(t, EngineConfig{MaxPending: max, Lateness: NoLateness})
+		// The compiled seed rule is immutable (no lineage state), so one copy
+		// serves every run; the engine's state is fresh each time.
+		e, err := NewEngine([]*Rule{seed}, EngineConfig{MaxPending: max, Lateness: NoLateness})
+		if err != nil {
+			t.Fatal(err)
+		}
 		model := &modelEngine{max: max, entries: map[seqKey]modelEntry{}}
 		matchedFirst := map[int]bool{}
 		now := t0
