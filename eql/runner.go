@@ -260,7 +260,18 @@ func (r *Runner[E]) start(st *qstate[E], key joinKey, e *E, t time.Time) {
 		if t.Before(old.first) {
 			return
 		}
-		r.remove(old)
+		// Reuse the replaced sequence's memory: a hook shell exec'd again
+		// and again under one key is the common replacement.
+		r.unlink(old)
+		old.first, old.last, old.deadline = t, t, farFuture
+		if st.q.MaxSpan > 0 {
+			old.deadline = t.Add(st.q.MaxSpan)
+		}
+		clear(old.events[1:])
+		old.events = old.events[:1]
+		old.events[0] = r.clone(e)
+		r.link(old)
+		return
 	}
 	if r.stats.Pending >= r.maxPending {
 		r.stats.Evicted++
