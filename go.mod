@@ -3,6 +3,7 @@ module github.com/aptsentinel/aptsentinel
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/elastic/go-libaudit/v2 v2.6.2
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/mdlayher/netlink v1.11.2

@@ -22,7 +22,8 @@ func TestAptNetconMetadata(t *testing.T) {
 		{"risk score", r.RiskScore, 47},
 		{"severity", r.Severity, "medium"},
 		{"maxspan", r.MaxSpan, 5 * time.Second},
-		{"steps", len(r.Steps), 2},
+		{"steps", r.Query.Steps(), 2},
+		{"source", r.Source, SourceBuiltin},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -37,7 +38,7 @@ func TestAptNetconMetadata(t *testing.T) {
 			t.Errorf("reference %q is not an https URL", ref)
 		}
 	}
-	if AptNetcon() == r || &AptNetcon().Steps[0] == &r.Steps[0] {
+	if AptNetcon() == r || AptNetcon().Query == r.Query {
 		t.Error("AptNetcon returns shared state; each call must return a fresh rule")
 	}
 }

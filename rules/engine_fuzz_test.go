@@ -13,6 +13,12 @@ type modelEngine struct {
 	max     int
 	seq     int
 	entries map[seqKey]modelEntry
+	newest  time.Time // newest event time seen: the expiry watermark
+}
+
+// seqKey is the model's join key: host.id and the step's entity id.
+type seqKey struct {
+	host, join string
 }
 
 type modelEntry struct {
@@ -31,7 +37,10 @@ func (m *modelEngine) expire(now time.Time) {
 
 // process returns the first event of the sequence ev completes, or nil.
 func (m *modelEngine) process(ev *Event) *Event {
-	m.expire(ev.Time)
+	if ev.Time.After(m.newest) {
+		m.newest = ev.Time
+	}
+	m.expire(m.newest)
 	var done *Event
 	if isRemoteConnectAttempt(ev) && ev.Process.Parent.EntityID != "" {
 		k := seqKey{ev.HostID, ev.Process.Parent.EntityID}
@@ -105,7 +114,12 @@ func FuzzEngine(f *testing.F) {
 		}
 		max := 1 + int(data[0]%8)
 		data = data[1:]
-		e := newAptEngine(t, EngineConfig{MaxPending: max})
+		// The compiled seed rule is immutable (no lineage state), so one copy
+		// serves every run; the engine's state is fresh each time.
+		e, err := NewEngine([]*Rule{seed}, EngineConfig{MaxPending: max, Lateness: NoLateness})
+		if err != nil {
+			t.Fatal(err)
+		}
 		model := &modelEngine{max: max, entries: map[seqKey]modelEntry{}}
 		matchedFirst := map[int]bool{}
 		now := t0

@@ -163,7 +163,7 @@ func TestEngineHostsAreSeparate(t *testing.T) {
 }
 
 func TestEngineExpire(t *testing.T) {
-	e := newAptEngine(t, EngineConfig{})
+	e := newAptEngine(t, EngineConfig{Lateness: NoLateness})
 	e.Process(shellExec("h1", "shell", 0))
 	e.Expire(t0.Add(5 * time.Second)) // the connect may still come at exactly +5s
 	if s := e.Stats(); s.Pending != 1 || s.Expired != 0 {
@@ -183,7 +183,7 @@ func TestEngineExpire(t *testing.T) {
 // TestEngineLazyExpiry: event time moving past a deadline drops the pending
 // sequence without an Expire call, and a late connect drops its own.
 func TestEngineLazyExpiry(t *testing.T) {
-	e := newAptEngine(t, EngineConfig{})
+	e := newAptEngine(t, EngineConfig{Lateness: NoLateness})
 	e.Process(shellExec("h1", "a", 0))
 	e.Process(shellExec("h1", "b", time.Second))
 	e.Process(&Event{Time: t0.Add(5*time.Second + time.Millisecond), Action: ActionExec, HostID: "h1"})
@@ -254,26 +254,20 @@ func TestEngineNilEvent(t *testing.T) {
 }
 
 func TestNewEngineRefusesBadRules(t *testing.T) {
-	noSteps := AptNetcon()
-	noSteps.Steps = noSteps.Steps[:1]
-	noSpan := AptNetcon()
-	noSpan.MaxSpan = 0
-	noFilter := AptNetcon()
-	noFilter.Steps[1].Filter = nil
-	noKey := AptNetcon()
-	noKey.Steps[0].By = nil
+	noQuery := AptNetcon()
+	noQuery.Query = nil
 	noID := AptNetcon()
 	noID.ID = ""
+	noName := AptNetcon()
+	noName.Name = ""
 	tests := []struct {
 		name  string
 		rules []*Rule
 	}{
 		{"nil rule", []*Rule{nil}},
-		{"one step", []*Rule{noSteps}},
-		{"no maxspan", []*Rule{noSpan}},
-		{"no filter", []*Rule{noFilter}},
-		{"no join key", []*Rule{noKey}},
+		{"no query", []*Rule{noQuery}},
 		{"no id", []*Rule{noID}},
+		{"no name", []*Rule{noName}},
 		{"duplicate", []*Rule{AptNetcon(), AptNetcon()}},
 	}
 	for _, tt := range tests {
@@ -292,15 +286,8 @@ func TestNewEngineRefusesBadRules(t *testing.T) {
 // TestEngineThreeSteps runs a made-up three-step rule: maxspan counts from
 // the first event and steps advance one at a time.
 func TestEngineThreeSteps(t *testing.T) {
-	isAction := func(a string) func(*Event) bool { return func(ev *Event) bool { return ev.Action == a } }
-	r := &Rule{
-		ID: "test-3", Name: "three steps", MaxSpan: 10 * time.Second,
-		Steps: []Step{
-			{Name: "a", Filter: isAction("a"), By: processEntityID},
-			{Name: "b", Filter: isAction("b"), By: processEntityID},
-			{Name: "c", Filter: isAction("c"), By: processEntityID},
-		},
-	}
+	r := testRule(t, `sequence by process.entity_id with maxspan=10s
+		[any where event.action == "a"] [any where event.action == "b"] [any where event.action == "c"]`)
 	ev := func(action, id string, at time.Duration) *Event {
 		return &Event{Time: t0.Add(at), Action: action, HostID: "h", Process: Process{EntityID: id}}
 	}

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/eql"
 )
 
-// Rule is one sequence detection rule: its metadata (named like the fields
-// of an Elastic detection rule, so an alert can carry them as rule.* and
-// threat.*) and the ordered steps of its sequence.
-//
-// Every sequence is implicitly "by host.id": two events join only when their
-// Event.HostID are equal and their step join keys are equal.
+// Rule is one detection rule: its metadata (named like the fields of an
+// Elastic detection rule, so an alert can carry them as rule.* and
+// threat.*) and its compiled EQL query.
 type Rule struct {
 	ID          string // rule_id, a UUID
 	Name        string
@@ -20,28 +19,43 @@ type Rule struct {
 	Version     int
 	RiskScore   int // 0-100
 	// MaxSpan is the sequence's maxspan: every event of a match is at most
-	// MaxSpan after the first one (inclusive bound, as in EQL).
+	// MaxSpan after the first one (inclusive bound, as in EQL); 0 for an
+	// event query or a sequence without maxspan.
 	MaxSpan    time.Duration
 	Threat     []Threat
 	References []string
 	// Message is the alert message template of the rule file's own block
-	// (see package alert); empty means the alert stage's generic message.
+	// ([aptsentinel] message): {{field.name}} is filled from the first
+	// event of the match, {{last.field.name}} from the last one, and
+	// {{rule.name}}/{{rule.id}} from the rule; see RenderMessage. Empty
+	// means the alert stage's generic message.
 	Message string
-	// Steps are the sequence's events in order; a rule has at least two.
-	Steps []Step
+	// AlertCategory and AlertType are the alert's event.category and
+	// event.type ([aptsentinel] event_category, event_type); empty means the
+	// union of the matched events'.
+	AlertCategory, AlertType []string
+
+	// Query is the compiled query; QueryText its source.
+	Query     *eql.Query[Event]
+	QueryText string
+	// Source is the file the rule was loaded from, or "builtin" for a rule
+	// embedded in the binary.
+	Source string
+	// Exceptions are the rules.d exceptions compiled into Query.
+	Exceptions []Exception
+
+	// fingerprint identifies the rule's loaded content (metadata, query and
+	// exceptions), so a reload keeps the state of a rule that did not change.
+	fingerprint string
 }
 
-// Step is one bracketed event of an EQL sequence: `[filter] by key`.
-type Step struct {
-	// Name says in a few words what the step matches, for logs and tests.
-	Name string
-	// Filter reports whether an event satisfies the step's condition. It
-	// must not retain or modify the event, and should not allocate: it runs
-	// for every event the sensor sees.
-	Filter func(*Event) bool
-	// By returns the step's join key (the field after "by"). An empty key
-	// means the field is missing: such an event never joins.
-	By func(*Event) string
+// Exception is an admin's `and not (condition)` added to a rule's steps.
+type Exception struct {
+	RuleID    string
+	Step      int // 1-based step of a sequence; 0 for every step
+	Condition string
+	Reason    string
+	Source    string // FILE:LINE of the exception
 }
 
 // Threat is one MITRE ATT&CK mapping of a rule: a tactic and the techniques
@@ -81,18 +95,8 @@ func (r *Rule) Validate() error {
 	if r.ID == "" || r.Name == "" {
 		return fmt.Errorf("rules: rule %q (%q): empty id or name: %w", r.ID, r.Name, ErrInvalidRule)
 	}
-	if len(r.Steps) < 2 {
-		return fmt.Errorf("rules: rule %s: a sequence needs at least 2 steps, got %d: %w", r.ID, len(r.Steps), ErrInvalidRule)
-	}
-	// A sequence without maxspan would keep every pending sequence until the
-	// table bound evicts it; no rule of ours wants that, so it is refused.
-	if r.MaxSpan <= 0 {
-		return fmt.Errorf("rules: rule %s: maxspan %v is not positive: %w", r.ID, r.MaxSpan, ErrInvalidRule)
-	}
-	for i, s := range r.Steps {
-		if s.Filter == nil || s.By == nil {
-			return fmt.Errorf("rules: rule %s: step %d (%q) lacks a filter or join key: %w", r.ID, i, s.Name, ErrInvalidRule)
-		}
+	if r.Query == nil {
+		return fmt.Errorf("rules: rule %s: no compiled query: %w", r.ID, ErrInvalidRule)
 	}
 	return nil
 }

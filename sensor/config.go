@@ -3,6 +3,8 @@ package sensor
 import (
 	"log/slog"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // Config configures Run. Zero values take the defaults noted.
@@ -26,6 +28,15 @@ type Config struct {
 	ProcRoot, HostRoot string
 	// Version is the sensor's version, written in the start log.
 	Version string
+	// Rules are the rules to run (default: the shipped rules).
+	Rules []*rules.Rule
+	// Lateness is the rules engine's allowed lateness of events (default
+	// rules.DefaultLateness; rules.NoLateness for none).
+	Lateness time.Duration
+	// Reload delivers new rule sets (on SIGHUP); the event loop swaps them
+	// in without touching audit, keeping the pending sequences of rules that
+	// did not change. Nil: no reloads.
+	Reload <-chan []*rules.Rule
 	// ReadyTimeout bounds the wait for the first audit event at start
 	// (default 5s): a sensor whose events do not flow must not say ready.
 	ReadyTimeout time.Duration

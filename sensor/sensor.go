@@ -128,7 +128,13 @@ func newSensor(cfg Config) (*sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := rules.NewEngine([]*rules.Rule{rules.AptNetcon()}, rules.EngineConfig{})
+	rs := cfg.Rules
+	if rs == nil {
+		if rs, err = rules.Shipped(); err != nil {
+			return nil, err
+		}
+	}
+	engine, err := rules.NewEngine(rs, rules.EngineConfig{Lateness: cfg.Lateness})
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +245,8 @@ func (s *sensor) run(ctx context.Context) error {
 			s.coexistTick(now)
 		case <-health.C:
 			s.logHealth()
+		case rs := <-s.cfg.Reload:
+			s.reloadRules(rs)
 		}
 	}
 }
@@ -281,4 +289,18 @@ func (s *sensor) drainProcEvents() {
 			return
 		}
 	}
+}
+
+// reloadRules swaps in a new rule set; audit is not touched. A set the
+// engine refuses leaves the running one.
+func (s *sensor) reloadRules(rs []*rules.Rule) {
+	if err := s.engine.Reload(rs); err != nil {
+		s.log.Error("rules not reloaded: keeping the running set", "err", err.Error())
+		return
+	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	s.log.Info("rules reloaded", "rules", len(rs), "ids", ids, "pending", s.engine.Stats().Pending)
 }

@@ -22,6 +22,7 @@ Usage:
   aptsentinel selftest        prove the detection chain on this host (root)
   aptsentinel cleanup         remove what a killed sensor left in the kernel (root)
   aptsentinel status [--json] show the audit state, the sensor's mode and losses (root)
+  aptsentinel rules list|check|test   list, check and try rule files
   aptsentinel version         print the version
   aptsentinel help [command]  show help
 
@@ -53,6 +54,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cleanupCommand(rest, stdout, stderr)
 	case "status":
 		return statusCommand(rest, stdout, stderr)
+	case "rules":
+		return rulesCommand(rest, stdout, stderr)
 	case "selftest":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
@@ -71,6 +74,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		if len(rest) > 0 && rest[0] == "status" {
 			return statusCommand([]string{"--help"}, stdout, stdout)
+		}
+		if len(rest) > 0 && rest[0] == "rules" {
+			fmt.Fprint(stdout, rulesUsage)
+			return 0
 		}
 		if len(rest) > 0 && rest[0] == "cleanup" {
 			return cleanupCommand([]string{"--help"}, stdout, stdout)

@@ -8,10 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/rules"
 	"github.com/aptsentinel/aptsentinel/sensor"
 )
 
@@ -26,6 +29,8 @@ type runOptions struct {
 	backlogLimit  uint
 	receiveBufMiB int
 	parentWait    time.Duration
+	rulesDir      string
+	lateness      time.Duration
 }
 
 const runUsage = `Usage: aptsentinel run [flags]
@@ -41,7 +46,10 @@ stdout and the sensor's own logs are slog JSON on stderr; with --output
 journald both are journal entries (journalctl -t aptsentinel) and stderr
 only reports journal delivery trouble. A log record with "msg":"ready"
 (MESSAGE=ready in the journal) says rules are installed and audit events
-are flowing. On SIGINT or SIGTERM it removes its audit rules, releases
+are flowing. Rules are the shipped ones plus the files in --rules-dir; on
+SIGHUP (systemctl reload) they are reloaded without touching audit, and a
+file that does not compile leaves the running rules as they were. On SIGINT
+or SIGTERM it removes its audit rules, releases
 the audit PID, restores the audit enabled flag and exits 0.
 
 Flags:
@@ -60,6 +68,9 @@ func runFlags(stderr io.Writer) *runOptions {
 	f.IntVar(&o.receiveBufMiB, "receive-buffer-mib", 8, "receive buffer of the audit socket, in MiB (1-1024)")
 	f.DurationVar(&o.parentWait, "parent-wait", 50*time.Millisecond,
 		"how long an event may wait for the fork event of its parent (0-1s)")
+	f.StringVar(&o.rulesDir, "rules-dir", rules.LocalDir, "directory of the admins' rule files, disables and exceptions (*.toml)")
+	f.DurationVar(&o.lateness, "lateness", rules.DefaultLateness,
+		"how long a pending sequence waits for events stamped inside its window that arrive late (0-1h)")
 	f.Usage = func() { o.usage(stderr) }
 	return o
 }
@@ -103,6 +114,8 @@ func (o *runOptions) parse(args []string) error {
 		return usageError{fmt.Sprintf("--receive-buffer-mib %d: want 1 to 1024", o.receiveBufMiB)}
 	case o.parentWait < 0 || o.parentWait > time.Second:
 		return usageError{fmt.Sprintf("--parent-wait %s: want 0 to 1s", o.parentWait)}
+	case o.lateness < 0 || o.lateness > time.Hour:
+		return usageError{fmt.Sprintf("--lateness %s: want 0 to 1h", o.lateness)}
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return usageError{err.Error()}
@@ -140,7 +153,29 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer out.close()
 	log := out.log
 	warnAuditCopy(log, "/proc")
+	loadCfg := rules.LoadConfig{Dirs: []string{o.rulesDir}}
+	set, err := rules.Load(loadCfg)
+	if err != nil {
+		log.Error("rules do not load", "err", err.Error())
+		fmt.Fprintf(stderr, "aptsentinel run: rules: %v\n", err)
+		return 1
+	}
+	logRules(log, set)
+	lateness := o.lateness
+	if lateness == 0 {
+		lateness = rules.NoLateness
+	}
+	reload := make(chan []*rules.Rule, 1)
+	// Catch SIGHUP before the sensor starts: its default action would kill
+	// the sensor without removing its audit rules.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHangup(ctx, log, loadCfg, hup, reload)
 	cfg := sensor.Config{
+		Rules:         set.Enabled(),
+		Lateness:      lateness,
+		Reload:        reload,
 		Output:        out.alerts,
 		Logger:        log,
 		CacheSize:     o.cacheSize,
@@ -156,4 +191,40 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
 	}
 	return exitCode(err)
+}
+
+// logRules logs the loaded rule set and its warnings.
+func logRules(log *slog.Logger, set *rules.Set) {
+	for _, w := range set.Warnings {
+		log.Warn("rule file", "warning", w.Error())
+	}
+	for _, r := range set.Rules {
+		_, off := set.Disabled[r.ID]
+		log.Info("rule loaded", "rule", r.ID, "name", r.Name, "version", r.Version, "source", r.Source,
+			"enabled", !off, "exceptions", len(r.Exceptions))
+	}
+}
+
+// reloadOnHangup reloads the rules on each SIGHUP and hands a set that
+// compiled to the sensor; one that does not leaves the running set, and
+// the log says why.
+func reloadOnHangup(ctx context.Context, log *slog.Logger, cfg rules.LoadConfig, hup <-chan os.Signal, out chan<- []*rules.Rule) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		set, err := rules.Load(cfg)
+		if err != nil {
+			log.Error("rules not reloaded: keeping the running set", "err", err.Error())
+			continue
+		}
+		logRules(log, set)
+		select {
+		case out <- set.Enabled():
+		case <-ctx.Done():
+			return
+		}
+	}
 }

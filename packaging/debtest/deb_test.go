@@ -38,6 +38,8 @@ func TestDebFiles(t *testing.T) {
 		"/usr/share/doc/aptsentinel/changelog.gz":  "-rw-r--r--",
 		"/usr/share/man/man8/aptsentinel.8.gz":     "-rw-r--r--",
 		"/usr/share/lintian/overrides/aptsentinel": "-rw-r--r--",
+		// The shipped rules, for reading (the binary embeds them).
+		"/usr/share/aptsentinel/rules/apt_hook_shell_network_connection.toml": "-rw-r--r--",
 	}
 	for path, mode := range want {
 		e, ok := entries[path]

@@ -72,6 +72,7 @@ func TestUnitDirectives(t *testing.T) {
 	u := readUnit(t, "../aptsentinel.service")
 	want := map[string]string{
 		"ExecStart":               "/usr/sbin/aptsentinel run --config /etc/aptsentinel/aptsentinel.conf",
+		"ExecReload":              "/bin/kill -HUP $MAINPID",
 		"CapabilityBoundingSet":   "CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_NET_ADMIN CAP_SYS_PTRACE",
 		"NoNewPrivileges":         "yes",
 		"ProtectSystem":           "full",
