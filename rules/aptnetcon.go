@@ -47,6 +47,10 @@ func AptNetcon() *Rule {
 		RiskScore: 47,
 		MaxSpan:   5 * time.Second,
 		Threat:    aptNetconThreat(),
+		// The alert message (package alert's template syntax).
+		Message: "{{rule.name}}: {{process.name}} (pid {{process.pid}}) run by {{process.parent.name}} " +
+			"(pid {{process.parent.pid}}) had child {{last.process.name}} (pid {{last.process.pid}}) " +
+			"attempt a connection to {{last.destination}}",
 		References: []string{
 			"https://www.elastic.co/security-labs/sequel-on-persistence-mechanisms",
 			"https://attack.mitre.org/techniques/T1546/016/",

@@ -3,12 +3,27 @@ package sensor
 import (
 	"log/slog"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/alert"
+	"github.com/aptsentinel/aptsentinel/rules"
 )
+
+// MatchWriter takes the sensor's rule matches: the alert stage
+// (*alert.Stage) builds each one's alert document and delivers it. It is
+// called from the event loop, so it must not block for long.
+type MatchWriter interface {
+	WriteMatch(m rules.Match, host alert.Host) error
+}
 
 // Config configures Run. Zero values take the defaults noted.
 type Config struct {
-	Output AlertWriter  // required
+	Output MatchWriter  // required
 	Logger *slog.Logger // default: slog.Default()
+	// Ready, if set, is called once, from the event loop, when the
+	// readiness probe came back: rules are installed and audit events flow
+	// through the whole pipeline (the moment of the "ready" log record).
+	// It must return quickly; the self-test uses it to start its trigger.
+	Ready func()
 	// CacheSize bounds the process cache (default DefaultCacheSize).
 	CacheSize int
 	// AuditKey is the key of the audit rules installed (default "aptsentinel").

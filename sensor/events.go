@@ -1,8 +1,7 @@
 package sensor
 
 import (
-	"time"
-
+	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/procfs"
 	"github.com/aptsentinel/aptsentinel/rules"
@@ -88,15 +87,11 @@ func ecsProcessOf(p, parent *Proc) rules.Process {
 	}
 }
 
+// writeAlert hands a match to the alert stage.
 func (s *sensor) writeAlert(m rules.Match) {
-	a := NewAlert(m, s.host, time.Now())
-	line, err := a.MarshalLine()
-	if err == nil {
-		err = s.cfg.Output.WriteAlert(&a, line)
-	}
-	if err != nil {
+	if err := s.cfg.Output.WriteMatch(m, alert.Host(s.host)); err != nil {
 		s.counts.AlertErrors++
-		s.log.Error("alert not delivered", "rule", m.Rule.ID, "err", err.Error(), "alert", string(line))
+		s.log.Error("alert not delivered", "rule", m.Rule.ID, "err", err.Error())
 		return
 	}
 	s.counts.Alerts++

@@ -1,10 +1,11 @@
 // Package sensor joins the parts: it keeps the process tree from the /proc
 // scan and the proc connector, turns audit events into enriched ECS events,
-// feeds them to the rules engine and writes an alert for every match.
+// feeds them to the rules engine and hands every match to the alert stage
+// (package alert, through Config.Output).
 //
 // Reading order for a newcomer: sensor.go (start-up and the event loop),
 // events.go (audit event -> rules.Event), resolve.go (finding a pid's
-// entity), tree.go and entity.go, then alert.go.
+// entity), tree.go and entity.go.
 package sensor
 
 import (
