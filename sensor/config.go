@@ -24,6 +24,11 @@ type Config struct {
 	// through the whole pipeline (the moment of the "ready" log record).
 	// It must return quickly; the self-test uses it to start its trigger.
 	Ready func()
+	// Notify, if set, sends a state to the service manager (sd_notify(3);
+	// internal/sdnotify): "READY=1" at ready and, with Watchdog,
+	// "WATCHDOG=1" from each turn of the event loop's one-second tick.
+	Notify   func(state string) error
+	Watchdog bool
 	// CacheSize bounds the process cache (default DefaultCacheSize).
 	CacheSize int
 	// AuditKey is the key of the audit rules installed (default "aptsentinel").

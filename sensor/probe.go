@@ -60,6 +60,7 @@ func (s *sensor) checkProbe(e *audit.Exec) {
 		"processes", s.tree.Len(),
 		"audit_records", st.Messages,
 	)
+	s.notify("READY=1")
 	if s.cfg.Ready != nil {
 		s.cfg.Ready()
 	}

@@ -95,6 +95,8 @@ type sensor struct {
 	counts     counts
 	lastLog    counts
 	lossesSeen losses // at the last health record
+	// notifyFailing: the last sd_notify failed (notify.go).
+	notifyFailing bool
 }
 
 // counts are the sensor's own counters, logged when they move.
@@ -204,6 +206,7 @@ func (s *sensor) run(ctx context.Context) error {
 			if err := s.repairAudit(); err != nil {
 				return err
 			}
+			s.watchdogPing()
 		case <-health.C:
 			s.logHealth()
 		}

@@ -152,7 +152,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		ParentWait:    o.parentWait,
 		Version:       version,
 	}
-	err = sensor.Run(ctx, cfg)
+	defer setupNotify(&cfg, log)()
+	err = runUntilAbort(ctx, cfg, log, stderr)
 	if err != nil {
 		log.Error("sensor stopped", "err", err.Error())
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
