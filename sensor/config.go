@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/rules"
 )
 
@@ -12,7 +11,7 @@ import (
 // (*alert.Stage) builds each one's alert document and delivers it. It is
 // called from the event loop, so it must not block for long.
 type MatchWriter interface {
-	WriteMatch(m rules.Match, host alert.Host) error
+	WriteMatch(m rules.Match, host Host) error
 }
 
 // Config configures Run. Zero values take the defaults noted.

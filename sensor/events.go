@@ -1,7 +1,6 @@
 package sensor
 
 import (
-	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/procfs"
 	"github.com/aptsentinel/aptsentinel/rules"
@@ -89,7 +88,7 @@ func ecsProcessOf(p, parent *Proc) rules.Process {
 
 // writeAlert hands a match to the alert stage.
 func (s *sensor) writeAlert(m rules.Match) {
-	if err := s.cfg.Output.WriteMatch(m, alert.Host(s.host)); err != nil {
+	if err := s.cfg.Output.WriteMatch(m, s.host); err != nil {
 		s.counts.AlertErrors++
 		s.log.Error("alert not delivered", "rule", m.Rule.ID, "err", err.Error())
 		return
