@@ -71,6 +71,12 @@ type resolver struct {
 }
 
 func (r *resolver) value(name string) (string, bool) {
+	if s, found, known := r.fast(name); known {
+		if !found {
+			return "", false
+		}
+		return clipValue(s), true
+	}
 	var doc map[string]any
 	switch {
 	case strings.HasPrefix(name, "rule."):
@@ -103,11 +109,33 @@ func (r *resolver) value(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	return clipValue(s), true
+}
+
+// fast answers the names message_fast.go knows without the JSON tree.
+func (r *resolver) fast(name string) (v string, found, known bool) {
+	if strings.HasPrefix(name, "rule.") {
+		return fastRuleField(&r.a.Rule, name)
+	}
+	if len(r.a.Events) == 0 {
+		return "", false, true
+	}
+	ev := &r.a.Events[0]
+	if rest, ok := strings.CutPrefix(name, "last."); ok {
+		ev, name = &r.a.Events[len(r.a.Events)-1], rest
+	}
+	return fastEventField(ev, name)
+}
+
+// clipValue cuts a value to maxValueLen bytes, on a character boundary.
+func clipValue(s string) string {
 	if len(s) > maxValueLen {
 		s = strings.ToValidUTF8(s[:maxValueLen], "") + "..."
 	}
-	return s, true
+	return s
 }
+
+func jsonNumber(n int) json.Number { return json.Number(strconv.Itoa(n)) }
 
 // tree turns a document into maps, slices, strings, json.Numbers and bools.
 func tree(v any) map[string]any {
@@ -219,7 +247,7 @@ func defaultMessage(a *Alert) string {
 	b.WriteString(" ")
 	b.WriteString(actionText(last.Event.Action))
 	if d := last.Destination; d != nil {
-		s, _ := endpointText(map[string]any{"ip": d.IP, "port": json.Number(itoa(int(d.Port)))})
+		s, _ := endpointText(map[string]any{"ip": d.IP, "port": jsonNumber(int(d.Port))})
 		b.WriteString(" to ")
 		b.WriteString(s)
 	}

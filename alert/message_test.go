@@ -133,3 +133,46 @@ func FuzzMessageTemplate(f *testing.F) {
 		}
 	})
 }
+
+// TestFastFieldsAgreeWithTree: every name the fast path knows gives what
+// the generic JSON tree gives, on full, partial and empty events.
+func TestFastFieldsAgreeWithTree(t *testing.T) {
+	names := []string{"@timestamp", "event.action", "event.outcome", "process.pid", "process.entity_id",
+		"process.name", "process.executable", "process.command_line", "process.args_count", "process.parent.pid",
+		"process.parent.entity_id", "process.parent.name", "process.parent.executable", "host.id",
+		"destination", "destination.ip", "destination.port", "network.type", "error.code"}
+	m := testMatch()
+	ipv6 := m.Events[1]
+	ipv6.Destination = netip.MustParseAddrPort("[2001:db8::1]:9")
+	events := []rules.Event{m.Events[0], m.Events[1], ipv6, {}, {Action: rules.ActionConnectionAttempt}}
+	for i := range events {
+		ev := newECSEvent(&events[i])
+		doc := tree(ev)
+		for _, name := range names {
+			fast, fastOK, known := fastEventField(&ev, name)
+			if !known {
+				t.Fatalf("%s: not known to the fast path", name)
+			}
+			var slow string
+			v, slowOK := lookup(doc, name)
+			if slowOK {
+				slow, slowOK = text(v)
+			}
+			if fastOK != slowOK || (fastOK && fast != slow) {
+				t.Errorf("event %d, %s: fast %q %v, tree %q %v", i, name, fast, fastOK, slow, slowOK)
+			}
+		}
+	}
+	for _, r := range []*rules.Rule{m.Rule, {}} {
+		a := New(rules.Match{Rule: r}, Host{}, time.Now())
+		doc := map[string]any{"rule": tree(a.Rule)}
+		for _, name := range []string{"rule.id", "rule.name", "rule.version", "rule.severity"} {
+			fast, fastOK, known := fastRuleField(&a.Rule, name)
+			v, slowOK := lookup(doc, name)
+			slow, _ := text(v)
+			if !known || fast != slow || fastOK != slowOK {
+				t.Errorf("rule %q, %s: fast %q %v, tree %q %v", r.ID, name, fast, fastOK, slow, slowOK)
+			}
+		}
+	}
+}
