@@ -1,12 +1,14 @@
 package sensor
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -111,9 +113,14 @@ func TestWatchdogFollowsTheLoop(t *testing.T) {
 		t.Errorf("while the loop is stuck: %v; want no WATCHDOG=1", stuck)
 	}
 
+	// The loop first works off what queued while it was stuck. Should it
+	// never ping again, the dump shows where it hangs (before the fix of
+	// issue 9's push/asmMu deadlock: a full auditCh at a tick).
 	release()
-	if again := states.collect(2500 * time.Millisecond); again["WATCHDOG=1"] < 1 {
-		t.Errorf("after the release: %v; want WATCHDOG=1 again", again)
+	if again := states.collect(5 * time.Second); again["WATCHDOG=1"] < 1 {
+		var dump bytes.Buffer
+		pprof.Lookup("goroutine").WriteTo(&dump, 1)
+		t.Errorf("after the release: %v; want WATCHDOG=1 again; goroutines:\n%s", again, dump.String())
 	}
 	cancel()
 	if err := <-done; err != nil {
