@@ -38,9 +38,9 @@ Which sensor it checks:
     eaef8a3512e04ac0bc1481c72b6bd27c), from entries journald attributes to
     the sensor only (_UID=0 and the sensor's _PID or
     _SYSTEMD_UNIT=aptsentinel.service): anyone can write an alert-like
-    entry with its SYSLOG_IDENTIFIER and MESSAGE_ID. A sensor that writes alerts to stdout
-    cannot be read back: selftest says so and fails, naming the pids to look
-    for in its output.
+    entry with its SYSLOG_IDENTIFIER and MESSAGE_ID. A sensor that writes
+    alerts to stdout cannot be read back: selftest says so and fails, naming
+    the pids to look for in its output.
   - no audit daemon runs: selftest runs the sensor itself, in-process, for the
     test only, and removes its audit rules afterwards.
   - another audit daemon (auditd, ...) holds the audit PID: selftest fails,
