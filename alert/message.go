@@ -37,7 +37,7 @@ func renderMessage(tmpl string, a *Alert) string {
 	if tmpl == "" {
 		return defaultMessage(a)
 	}
-	r := resolver{a: a}
+	r := templateFields{a: a}
 	var b strings.Builder
 	for {
 		i := strings.Index(tmpl, openDelim)
@@ -62,15 +62,15 @@ func renderMessage(tmpl string, a *Alert) string {
 	}
 }
 
-// resolver looks placeholders up in the alert's first and last event and
+// templateFields looks placeholders up in the alert's first and last event and
 // its rule, each turned into a generic JSON tree once, on first use (an
 // alert is rare; the template may name any field the event document has).
-type resolver struct {
+type templateFields struct {
 	a                 *Alert
 	first, last, rule map[string]any
 }
 
-func (r *resolver) value(name string) (string, bool) {
+func (r *templateFields) value(name string) (string, bool) {
 	if s, found, known := r.fast(name); known {
 		if !found {
 			return "", false
@@ -113,7 +113,7 @@ func (r *resolver) value(name string) (string, bool) {
 }
 
 // fast answers the names message_fast.go knows without the JSON tree.
-func (r *resolver) fast(name string) (v string, found, known bool) {
+func (r *templateFields) fast(name string) (v string, found, known bool) {
 	if strings.HasPrefix(name, "rule.") {
 		return fastRuleField(&r.a.Rule, name)
 	}
