@@ -17,7 +17,7 @@
 //	type = "eql"; language = "eql"; query = '''sequence ...'''
 //	[[rule.threat]] ...         # MITRE ATT&CK, as detection-rules writes it
 //	[aptsentinel]               # optional: how the alert reads
-//	message = "{{rule.name}}: {{process.name}} ... {{last.destination.address}}"
+//	message = "{{rule.name}}: {{process.name}} ... {{last.destination}}"
 //	event_category = ["process", "network"]; event_type = ["start", "connection"]
 //
 //	disable = ["rule id", ...]  # top level, before any table
@@ -28,7 +28,7 @@
 // its own hook without editing a shipped file. Message placeholders:
 // {{field.name}} is an ECS field of the first event, {{last.field.name}}
 // of the last, {{rule.name}}/{{rule.id}}/{{rule.version}} of the rule
-// (RenderMessage).
+// (package alert renders it).
 //
 // Choices where the upstream text leaves room, each tested:
 //   - An IPv4-mapped IPv6 destination (::ffff:127.0.0.1) is judged as the

@@ -232,15 +232,3 @@ func TestReloadKeepsUnchangedRules(t *testing.T) {
 		t.Fatalf("stats %+v, want the changed rule's sequence dropped", s)
 	}
 }
-
-func TestRenderMessage(t *testing.T) {
-	m := Match{Rule: AptNetcon(), Events: []Event{*shellExec("h", "s", 0), *connectFrom("h", "s", "::ffff:8.8.8.8", time.Second)}}
-	want := "Suspicious APT Package Manager Network Connection: sh (pid 200) run by apt (pid 100) had child curl (pid 300) attempt a connection to 8.8.8.8:80"
-	if got := RenderMessage(m); got != want {
-		t.Errorf("message\n got %q\nwant %q", got, want)
-	}
-	m.Rule = &Rule{Message: "{{no.such}} {{last.process.args}} {{rule.version}} {{unclosed"}
-	if got := RenderMessage(m); got != "? curl -s http://example.invalid/x 0 {{unclosed" {
-		t.Errorf("got %q", got)
-	}
-}

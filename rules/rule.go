@@ -27,7 +27,7 @@ type Rule struct {
 	// Message is the alert message template of the rule file's own block
 	// ([aptsentinel] message): {{field.name}} is filled from the first
 	// event of the match, {{last.field.name}} from the last one, and
-	// {{rule.name}}/{{rule.id}} from the rule; see RenderMessage. Empty
+	// {{rule.name}}/{{rule.id}} from the rule; package alert renders it. Empty
 	// means the alert stage's generic message.
 	Message string
 	// AlertCategory and AlertType are the alert's event.category and

@@ -7,10 +7,27 @@ import (
 	"github.com/aptsentinel/aptsentinel/rules"
 )
 
+// MatchWriter takes the sensor's rule matches: the alert stage
+// (*alert.Stage) builds each one's alert document and delivers it. It is
+// called from the event loop, so it must not block for long.
+type MatchWriter interface {
+	WriteMatch(m rules.Match, host Host) error
+}
+
 // Config configures Run. Zero values take the defaults noted.
 type Config struct {
-	Output AlertWriter  // required
+	Output MatchWriter  // required
 	Logger *slog.Logger // default: slog.Default()
+	// Ready, if set, is called once, from the event loop, when the
+	// readiness probe came back: rules are installed and audit events flow
+	// through the whole pipeline (the moment of the "ready" log record).
+	// It must return quickly; the self-test uses it to start its trigger.
+	Ready func()
+	// Notify, if set, sends a state to the service manager (sd_notify(3);
+	// internal/sdnotify): "READY=1" at ready and, with Watchdog,
+	// "WATCHDOG=1" from each turn of the event loop's one-second tick.
+	Notify   func(state string) error
+	Watchdog bool
 	// CacheSize bounds the process cache (default DefaultCacheSize).
 	CacheSize int
 	// AuditKey is the key of the audit rules installed (default "aptsentinel").

@@ -119,15 +119,11 @@ func ecsProcessOf(p *Proc) rules.Process {
 	return out
 }
 
+// writeAlert hands a match to the alert stage.
 func (s *sensor) writeAlert(m rules.Match) {
-	a := NewAlert(m, s.host, time.Now())
-	line, err := a.MarshalLine()
-	if err == nil {
-		err = s.cfg.Output.WriteAlert(&a, line)
-	}
-	if err != nil {
+	if err := s.cfg.Output.WriteMatch(m, s.host); err != nil {
 		s.counts.AlertErrors++
-		s.log.Error("alert not delivered", "rule", m.Rule.ID, "err", err.Error(), "alert", string(line))
+		s.log.Error("alert not delivered", "rule", m.Rule.ID, "err", err.Error())
 		return
 	}
 	s.counts.Alerts++

@@ -6,13 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/aptsentinel/aptsentinel/alert"
 )
 
-// Host is the ECS host object of every alert.
-type Host struct {
-	ID   string // host.id: the machine id
-	Name string // host.name: the kernel's hostname
-}
+// Host is the host the sensor runs on: host.id of every event and the
+// host object of every alert (one type for one concept: alert.Host).
+type Host = alert.Host
 
 // machineIDFiles are read in order: systemd's machine id, then the D-Bus
 // copy that hosts without systemd (and jessie-era installs) may have only.

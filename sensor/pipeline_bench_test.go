@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/procfs"
 	"github.com/aptsentinel/aptsentinel/rules"
@@ -35,7 +36,7 @@ func benchSensor(tb testing.TB) *sensor {
 		tb.Fatal(err)
 	}
 	s := &sensor{
-		cfg:  Config{Output: NewLineWriter(io.Discard)},
+		cfg:  Config{Output: alert.NewStage(alert.NewLineWriter(io.Discard))},
 		log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		fs:   fs,
 		host: Host{ID: "3d1219c7c4c5404aaa1f6d2a48adfda4", Name: "bench"},

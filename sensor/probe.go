@@ -45,7 +45,8 @@ func (s *sensor) startProbe(ctx context.Context) <-chan error {
 	return out
 }
 
-// checkProbe logs "ready" when the probe's exec comes through.
+// checkProbe logs "ready" when the probe's exec comes through, then
+// calls the Ready hook.
 func (s *sensor) checkProbe(e *audit.Exec) {
 	if s.probe == "" || len(e.Args) != 2 || e.Args[1] != s.probe {
 		return
@@ -59,4 +60,8 @@ func (s *sensor) checkProbe(e *audit.Exec) {
 		"processes", s.tree.Len(),
 		"audit_records", st.Messages,
 	)
+	s.notify("READY=1")
+	if s.cfg.Ready != nil {
+		s.cfg.Ready()
+	}
 }

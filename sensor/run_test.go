@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/audittest"
 	"github.com/aptsentinel/aptsentinel/internal/testenv"
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 func TestMain(m *testing.M) { audittest.Main(m.Run) }
@@ -19,13 +21,13 @@ func TestMain(m *testing.M) { audittest.Main(m.Run) }
 // alertSink collects alerts in memory.
 type alertSink struct {
 	mu     sync.Mutex
-	alerts []Alert
+	alerts []alert.Alert
 	got    chan struct{}
 }
 
-func (a *alertSink) WriteAlert(al *Alert, _ []byte) error {
+func (a *alertSink) WriteMatch(m rules.Match, h alert.Host) error {
 	a.mu.Lock()
-	a.alerts = append(a.alerts, *al)
+	a.alerts = append(a.alerts, alert.New(m, h, time.Now()))
 	a.mu.Unlock()
 	select {
 	case a.got <- struct{}{}:
@@ -62,9 +64,22 @@ func TestRunRealKernel(t *testing.T) {
 	log := slog.New(readyHandler{Handler: slog.NewTextHandler(testWriter{t}, nil), once: &sync.Once{}, ready: ready})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Config{Output: sink, Logger: log, Version: "test"}) }()
+	hook := make(chan struct{})
+	hookCalls := 0
+	readyFn := func() {
+		hookCalls++ // the loop calls it: no lock needed beyond the channel's order
+		select {
+		case <-ready:
+		default:
+			t.Error("the Ready hook ran before the \"ready\" log record")
+		}
+		if hookCalls == 1 {
+			close(hook)
+		}
+	}
+	go func() { done <- Run(ctx, Config{Output: sink, Logger: log, Version: "test", Ready: readyFn}) }()
 	select {
-	case <-ready:
+	case <-hook:
 	case err := <-done:
 		cancel()
 		t.Fatalf("Run returned before ready: %v", err)
@@ -81,6 +96,9 @@ func TestRunRealKernel(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+	if hookCalls != 1 {
+		t.Errorf("Ready hook called %d times, want once", hookCalls)
 	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()

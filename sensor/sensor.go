@@ -1,10 +1,11 @@
 // Package sensor joins the parts: it keeps the process tree from the /proc
 // scan and the proc connector, turns audit events into enriched ECS events,
-// feeds them to the rules engine and writes an alert for every match.
+// feeds them to the rules engine and hands every match to the alert stage
+// (package alert, through Config.Output).
 //
 // Reading order for a newcomer: sensor.go (start-up and the event loop),
 // events.go (audit event -> rules.Event), resolve.go (finding a pid's
-// entity), tree.go and entity.go, then alert.go.
+// entity), tree.go and entity.go.
 package sensor
 
 import (
@@ -104,6 +105,8 @@ type sensor struct {
 	counts     counts
 	lastLog    counts
 	lossesSeen losses // at the last health record
+	// notifyFailing: the last sd_notify failed (notify.go).
+	notifyFailing bool
 }
 
 // counts are the sensor's own counters, logged when they move.
@@ -243,6 +246,7 @@ func (s *sensor) run(ctx context.Context) error {
 				return err
 			}
 			s.coexistTick(now)
+			s.watchdogPing()
 		case <-health.C:
 			s.logHealth()
 		case rs := <-s.cfg.Reload:

@@ -205,27 +205,3 @@ func TestRunOutputFlag(t *testing.T) {
 		t.Errorf("--output's default is not auto:\n%s", help.String())
 	}
 }
-
-func TestNewOutputAuto(t *testing.T) {
-	defer func(old string) { journalSocket = old }(journalSocket)
-	journalSocket = t.TempDir() + "/no-socket"
-	var stdout, stderr bytes.Buffer
-	out, err := newOutput("auto", 0, &stdout, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.close()
-	if out.name != "stdout" {
-		t.Errorf("auto without a journald socket chose %s, want stdout", out.name)
-	}
-	j := journaltest.Start(t)
-	journalSocket = j.Socket
-	out2, err := newOutput("auto", 0, &stdout, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out2.close()
-	if out2.name != "journald" {
-		t.Errorf("auto with journald at %s chose %s", j.Socket, out2.name)
-	}
-}

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/rules"
-	"github.com/aptsentinel/aptsentinel/sensor"
 )
 
 const rulesUsage = `Usage:
@@ -185,10 +185,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		}
 		prev = ev.Time
 		for _, m := range engine.Process(&ev) {
-			a := sensor.NewAlert(m, sensor.Host{ID: ev.HostID}, ev.Time)
-			if msg := rules.RenderMessage(m); msg != "" {
-				a.Message = msg
-			}
+			a := alert.New(m, alert.Host{ID: ev.HostID}, ev.Time)
 			b, err := a.MarshalLine()
 			if err != nil {
 				fmt.Fprintf(stderr, "aptsentinel rules test: alert of %s: %v\n", m.Rule.ID, err)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/rules"
 	"github.com/aptsentinel/aptsentinel/sensor"
 )
@@ -102,8 +103,8 @@ func (o *runOptions) parse(args []string) error {
 		}
 	}
 	switch {
-	case !slices.Contains(outputNames, o.output):
-		return usageError{fmt.Sprintf("--output %q: want one of %v", o.output, outputNames)}
+	case !slices.Contains(alert.OutputNames, o.output):
+		return usageError{fmt.Sprintf("--output %q: want one of %v", o.output, alert.OutputNames)}
 	case o.cacheSize < 64:
 		return usageError{fmt.Sprintf("--cache-size %d: want at least 64", o.cacheSize)}
 	case o.auditKey == "" || len(o.auditKey) > 256 || strings.ContainsAny(o.auditKey, " \t\n\"'"):
@@ -145,13 +146,15 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "aptsentinel run: must run as root: it installs kernel audit rules (CAP_AUDIT_CONTROL) and reads every process's /proc entries")
 		return 1
 	}
-	out, err := newOutput(o.output, level, stdout, stderr)
+	out, err := alert.OpenOutput(alert.OutputConfig{
+		Name: o.output, Level: level, Stdout: stdout, Stderr: stderr, JournalSocket: journalSocket,
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
 		return 1
 	}
-	defer out.close()
-	log := out.log
+	defer out.Close()
+	log := out.Log
 	warnAuditCopy(log, "/proc")
 	loadCfg := rules.LoadConfig{Dirs: []string{o.rulesDir}}
 	set, err := rules.Load(loadCfg)
@@ -176,7 +179,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		Rules:         set.Enabled(),
 		Lateness:      lateness,
 		Reload:        reload,
-		Output:        out.alerts,
+		Output:        alert.NewStage(out.Alerts),
 		Logger:        log,
 		CacheSize:     o.cacheSize,
 		AuditKey:      o.auditKey,
@@ -185,7 +188,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		ParentWait:    o.parentWait,
 		Version:       version,
 	}
-	err = sensor.Run(ctx, cfg)
+	defer setupNotify(&cfg, log)()
+	err = runUntilAbort(ctx, cfg, log, stderr)
 	if err != nil {
 		log.Error("sensor stopped", "err", err.Error())
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)

@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"sync"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/alert"
+	"github.com/aptsentinel/aptsentinel/internal/journal"
+	"github.com/aptsentinel/aptsentinel/selftest"
 )
+
+// journalSocket is journald's native socket (a variable for tests).
+var journalSocket = journal.DefaultSocket
 
 const selftestUsage = `Usage: aptsentinel selftest [flags]
 
@@ -30,9 +35,12 @@ The connecting program refuses to connect from the host's own namespace.
 Which sensor it checks:
   - an aptsentinel sensor holds the kernel's audit PID (the service): its
     alert is read back from the journal (journalctl, MESSAGE_ID
-    eaef8a3512e04ac0bc1481c72b6bd27c). A sensor that writes alerts to stdout
-    cannot be read back: selftest says so and fails, naming the pids to look
-    for in its output.
+    eaef8a3512e04ac0bc1481c72b6bd27c), from entries journald attributes to
+    the sensor only (_UID=0 and the sensor's _PID or
+    _SYSTEMD_UNIT=aptsentinel.service): anyone can write an alert-like
+    entry with its SYSLOG_IDENTIFIER and MESSAGE_ID. A sensor that writes
+    alerts to stdout cannot be read back: selftest says so and fails, naming
+    the pids to look for in its output.
   - no audit daemon runs: selftest runs the sensor itself, in-process, for the
     test only, and removes its audit rules afterwards.
   - another audit daemon (auditd, ...) holds the audit PID: selftest fails,
@@ -86,15 +94,11 @@ func (o *selftestOptions) parse(args []string) error {
 }
 
 // selftestCommand runs `aptsentinel selftest`, or one of the hidden steps
-// the self-test stages (see selftest_trigger.go), and returns the exit code.
+// the self-test stages (package selftest, trigger.go), and returns the
+// exit code.
 func selftestCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case stepApt:
-			return runStagedApt(args[1:], stdout, stderr)
-		case stepConnect:
-			return runConnector(args[1:], stdout, stderr)
-		}
+	if code, ok := selftest.RunStep(args, stdout, stderr); ok {
+		return code
 	}
 	o := selftestFlags(stderr)
 	if err := o.parse(args); err != nil {
@@ -108,49 +112,34 @@ func selftestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "FAIL: must run as root: the self-test reads the kernel's audit state, may run the sensor and creates a network namespace")
 		return 1
 	}
-	// The in-process sensor writes to stderr from its own goroutines.
-	errOut := &lockedWriter{w: stderr}
-	st := &selftest{timeout: o.timeout, stderr: errOut}
-	if o.verbose {
-		st.verbose = errOut
-	}
-	res, err := st.run(ctx)
+	res, err := selftest.Run(ctx, selftest.Config{
+		Timeout:      o.timeout,
+		Verbose:      o.verbose,
+		Stderr:       stderr,
+		Version:      version,
+		SensorOutput: sensorOutput,
+	})
 	if err != nil {
 		fmt.Fprintf(stdout, "FAIL: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "PASS: alert raised %s after connect() (sensor: %s)\n", roundLatency(res.latency), res.sensor)
+	fmt.Fprintf(stdout, "PASS: %s\n", res)
 	return 0
 }
 
-// selftestResult is a passed self-test.
-type selftestResult struct {
-	latency time.Duration // from just before connect() to the alert
-	sensor  string        // "in-process" or "service pid N"
-}
-
-// roundLatency keeps three significant digits: 4.213ms, 12.1ms, 1.02s.
-func roundLatency(d time.Duration) time.Duration {
-	for unit := time.Duration(1); unit < time.Second; unit *= 10 {
-		if d < 1000*unit {
-			return d.Round(unit)
+// sensorOutput returns the --output of `aptsentinel run ARGS`, reading its
+// --config file the way run does (the command line wins). "auto" is
+// resolved as run resolves it, by journald's socket now: a journald that
+// started or stopped since the sensor did is the one case told wrong.
+func sensorOutput(args []string) (string, error) {
+	o := runFlags(io.Discard)
+	if err := o.fs.Parse(args); err != nil {
+		return "", fmt.Errorf("its command line: %w", err)
+	}
+	if o.config != "" {
+		if err := applyConfigFile(o.fs, o.config); err != nil {
+			return "", err
 		}
 	}
-	return d.Round(10 * time.Millisecond)
-}
-
-// sensorName says which sensor raised the alert.
-func serviceName(pid uint32) string { return "service pid " + strconv.FormatUint(uint64(pid), 10) }
-
-// lockedWriter serializes writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-// Write writes p to w, one writer at a time.
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return alert.ResolveOutput(o.output, journalSocket), nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/selftest"
 	"github.com/aptsentinel/aptsentinel/sensor"
 )
 
@@ -115,13 +116,13 @@ func buildStatus(procRoot, statusPath, key string) (statusReport, error) {
 		return rep, err
 	}
 	rep.Enabled, rep.Failure, rep.BacklogLimit, rep.KernelLost = st.Enabled, st.Failure, st.BacklogLimit, st.Lost
-	h, err := findHolder(procRoot, st.PID)
+	h, err := selftest.FindHolder(procRoot, st.PID)
 	if err != nil {
 		return rep, err
 	}
-	rep.AuditPID.PID = h.pid
-	if h.pid != 0 {
-		rep.AuditPID.Comm, rep.AuditPID.Exe, rep.AuditPID.IsSensor = h.comm, h.exe, h.isSensor
+	rep.AuditPID.PID = h.PID
+	if h.PID != 0 {
+		rep.AuditPID.Comm, rep.AuditPID.Exe, rep.AuditPID.IsSensor = h.Comm, h.Exe, h.IsSensor
 	}
 	for _, r := range rules {
 		rep.Rules = append(rep.Rules, audit.RuleText(r))
@@ -146,9 +147,9 @@ func buildStatus(procRoot, statusPath, key string) (statusReport, error) {
 		rep.Sensor.Since, rep.Sensor.Updated = sf.Started, sf.Updated
 		rep.Sensor.Losses, _ = json.Marshal(sf.Losses)
 		rep.Sensor.Coexist = &sf.Coexist
-	} else if h.isSensor {
+	} else if h.IsSensor {
 		// A sensor without a status file (an older one): it holds the PID.
-		rep.Sensor.Running, rep.Sensor.PID, rep.Sensor.Mode = true, int(h.pid), audit.ModeUnicast.String()
+		rep.Sensor.Running, rep.Sensor.PID, rep.Sensor.Mode = true, int(h.PID), audit.ModeUnicast.String()
 	}
 	for _, c := range audit.NotSeen(rep.Coverage) {
 		line := c.Name + ": " + c.Verdict

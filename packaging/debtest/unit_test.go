@@ -81,6 +81,10 @@ func TestUnitDirectives(t *testing.T) {
 		"RestrictAddressFamilies": "AF_NETLINK AF_UNIX",
 		"Restart":                 "on-failure",
 		"SyslogIdentifier":        "aptsentinel",
+		// READY=1 and the watchdog's pings come from the sensor's event loop.
+		"Type":         "notify",
+		"NotifyAccess": "main",
+		"WatchdogSec":  "30",
 	}
 	for k, v := range want {
 		if got := u.one(t, k); got != v {

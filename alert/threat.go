@@ -1,4 +1,4 @@
-package sensor
+package alert
 
 import "github.com/aptsentinel/aptsentinel/rules"
 

@@ -1,4 +1,4 @@
-package sensor
+package alert
 
 import (
 	"bufio"
@@ -7,10 +7,10 @@ import (
 	"sync"
 )
 
-// AlertWriter delivers alerts. WriteAlert gets the alert and its JSON line
+// Writer delivers alerts. WriteAlert gets the alert and its JSON line
 // (one document, no trailing newline); it must not keep the slice. A writer
 // for a structured sink (the journal) takes its fields from a.
-type AlertWriter interface {
+type Writer interface {
 	WriteAlert(a *Alert, line []byte) error
 }
 

@@ -1,4 +1,4 @@
-package sensor
+package alert
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func testMatch() rules.Match {
 }
 
 func TestAlertFields(t *testing.T) {
-	a := NewAlert(testMatch(), Host{ID: "h1", Name: "vm"}, time.Now())
+	a := New(testMatch(), Host{ID: "h1", Name: "vm"}, time.Now())
 	line, err := a.MarshalLine()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestAlertHostileStrings(t *testing.T) {
 	evil := "x\"}\n{\"event\":{\"kind\":\"forged\"}}\x00\x1b[31m\xff\xfe"
 	m.Events[0].Process.Args = append(m.Events[0].Process.Args, evil)
 	m.Events[1].Process.Name = evil
-	line, err := NewAlert(m, Host{ID: "h1", Name: "vm"}, time.Now()).MarshalLine()
+	line, err := New(m, Host{ID: "h1", Name: "vm"}, time.Now()).MarshalLine()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestAlertHostileStrings(t *testing.T) {
 func TestAlertIPv4MappedDestination(t *testing.T) {
 	m := testMatch()
 	m.Events[1].Destination = netip.MustParseAddrPort("[::ffff:8.8.8.8]:53")
-	a := NewAlert(m, Host{}, time.Now())
+	a := New(m, Host{}, time.Now())
 	if a.Destination.IP != "8.8.8.8" || a.Network.Type != "ipv4" {
 		t.Errorf("destination %+v network %+v, want the IPv4 address", a.Destination, a.Network)
 	}
@@ -138,7 +138,7 @@ func BenchmarkAlertMarshal(b *testing.B) {
 	m := testMatch()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := NewAlert(m, Host{ID: "h1", Name: "vm"}, time.Now()).MarshalLine(); err != nil {
+		if _, err := New(m, Host{ID: "h1", Name: "vm"}, time.Now()).MarshalLine(); err != nil {
 			b.Fatal(err)
 		}
 	}

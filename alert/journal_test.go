@@ -1,4 +1,4 @@
-package sensor
+package alert
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func journalFields(t testing.TB, a *Alert) map[string]string {
 }
 
 func TestJournalFields(t *testing.T) {
-	a := NewAlert(testMatch(), Host{ID: "h1", Name: "vm"}, time.Now())
+	a := New(testMatch(), Host{ID: "h1", Name: "vm"}, time.Now())
 	got := journalFields(t, &a)
 	line, _ := a.MarshalLine()
 	want := map[string]string{
@@ -77,7 +77,7 @@ func TestJournalFields(t *testing.T) {
 
 func TestJournalPriorityFromSeverity(t *testing.T) {
 	for sev, want := range map[string]string{"low": "5", "medium": "4", "high": "3", "critical": "2", "bogus": "4", "": "4"} {
-		a := NewAlert(testMatch(), Host{ID: "h1"}, time.Now())
+		a := New(testMatch(), Host{ID: "h1"}, time.Now())
 		a.Rule.Severity = sev
 		if got := journalFields(t, &a)["PRIORITY"]; got != want {
 			t.Errorf("severity %q: PRIORITY %s, want %s", sev, got, want)
@@ -91,7 +91,7 @@ func TestJournalHostileStrings(t *testing.T) {
 	m.Events[0].Process.Args = append(m.Events[0].Process.Args, evil)
 	m.Events[0].Process.Name = "sh\nPRIORITY=0"
 	m.Events[1].Process.Executable = "/tmp/\xff\nAPTSENTINEL_KIND=log"
-	a := NewAlert(m, Host{ID: "h1"}, time.Now())
+	a := New(m, Host{ID: "h1"}, time.Now())
 	got := journalFields(t, &a)
 	if got["PRIORITY"] != "4" || got["MESSAGE_ID"] != "eaef8a3512e04ac0bc1481c72b6bd27c" || got["APTSENTINEL_KIND"] != "alert" {
 		t.Errorf("fields forged: PRIORITY %q MESSAGE_ID %q KIND %q", got["PRIORITY"], got["MESSAGE_ID"], got["APTSENTINEL_KIND"])
@@ -147,7 +147,7 @@ func TestJournalWriterReal(t *testing.T) {
 	evil := "x\nMESSAGE_ID=00000000000000000000000000000000\nPRIORITY=0\n\xff"
 	m.Events[0].Process.Args = append(m.Events[0].Process.Args, evil)
 	m.Events[0].Process.EntityID = mark // to find this test's alert
-	a := NewAlert(m, Host{ID: "h1"}, time.Now())
+	a := New(m, Host{ID: "h1"}, time.Now())
 	line, _ := a.MarshalLine()
 	if err := NewJournalWriter(sp).WriteAlert(&a, line); err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestJournalWriterReal(t *testing.T) {
 }
 
 func BenchmarkJournalEntry(b *testing.B) {
-	a := NewAlert(testMatch(), Host{ID: "h1", Name: "vm"}, time.Now())
+	a := New(testMatch(), Host{ID: "h1", Name: "vm"}, time.Now())
 	line, _ := a.MarshalLine()
 	var e journal.Entry
 	b.ReportAllocs()
@@ -204,7 +204,7 @@ func TestJournalWriterSurvivesRestart(t *testing.T) {
 	for i := 0; i < n; i++ {
 		m := testMatch()
 		m.Events[1].Destination = netipPort(uint16(5000 + i))
-		a := NewAlert(m, Host{ID: "h1"}, time.Now())
+		a := New(m, Host{ID: "h1"}, time.Now())
 		line, _ := a.MarshalLine()
 		if err := w.WriteAlert(&a, line); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package selftest
 
 import (
 	"bufio"
@@ -44,6 +44,21 @@ const (
 	stepApt     = "internal-apt"
 	stepConnect = "internal-connect"
 )
+
+// RunStep runs a hidden step of the chain (`aptsentinel selftest STEP
+// ARGS...`): ok is false when args[0] names none.
+func RunStep(args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch args[0] {
+	case stepApt:
+		return runStagedApt(args[1:], stdout, stderr), true
+	case stepConnect:
+		return runConnector(args[1:], stdout, stderr), true
+	}
+	return 0, false
+}
 
 // The connect()'s destination. 2001:db8::/32 is for documentation only
 // (RFC 3849), so the alert names no real party, and the rule (v10) does not
@@ -108,7 +123,7 @@ func (s *stage) run(ctx context.Context) (triggerReport, error) {
 	cmd.WaitDelay = 5 * time.Second
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return triggerReport{}, errInterrupted
+		return triggerReport{}, ErrInterrupted
 	}
 	rep, err := parseTriggerReport(out.Bytes())
 	if cmd.Process != nil {

@@ -1,17 +1,15 @@
-package main
+package selftest
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +79,7 @@ func TestShellQuote(t *testing.T) {
 func testAlertLine(shell, apt, conn int, ip string, port int) string {
 	return fmt.Sprintf(`{"rule":{"id":%q},"process":{"pid":%d,"name":"sh","parent":{"pid":%d,"name":"apt"}},`+
 		`"destination":{"ip":%q,"port":%d},"events":[{"process":{"pid":%d}},{"process":{"pid":%d}}]}`,
-		rules.AptNetconID, shell, apt, ip, port, shell, conn)
+		ruleID, shell, apt, ip, port, shell, conn)
 }
 
 func TestAlertDocMatches(t *testing.T) {
@@ -161,7 +159,7 @@ func FuzzParseJournalEntry(f *testing.F) {
 	f.Add([]byte(`{"__REALTIME_TIMESTAMP":"1764125000123456","MESSAGE":` + fmt.Sprintf("%q", testAlertLine(1, 2, 3, "1.1.1.1", 9)) + `}`))
 	f.Add([]byte(`{"__REALTIME_TIMESTAMP":"1","MESSAGE":[1,2,3]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if e, ok := parseJournalEntry(b); ok && (e.doc.Rule.ID != rules.AptNetconID || e.at.UnixMicro() <= 0) {
+		if e, ok := parseJournalEntry(b); ok && (e.doc.Rule.ID != ruleID || e.at.UnixMicro() <= 0) {
 			t.Errorf("accepted %q as %+v", b, e)
 		}
 	})
@@ -208,50 +206,8 @@ func TestRoundLatency(t *testing.T) {
 		{123456 * time.Millisecond, "2m3.46s"},
 	}
 	for _, c := range cases {
-		if got := roundLatency(c.in).String(); got != c.want {
-			t.Errorf("roundLatency(%v) = %s, want %s", c.in, got, c.want)
-		}
-	}
-}
-
-func TestSelftestFlags(t *testing.T) {
-	cases := []struct {
-		args []string
-		want string // "" accepted
-	}{
-		{nil, ""},
-		{[]string{"--timeout", "2s", "--verbose"}, ""},
-		{[]string{"--timeout", "1ns"}, ""},
-		{[]string{"--timeout", "0"}, "--timeout"},
-		{[]string{"--timeout", "-1s"}, "--timeout"},
-		{[]string{"--timeout", "6m"}, "--timeout"},
-		{[]string{"--timeout", "soon"}, "timeout"},
-		{[]string{"--frobnicate"}, "frobnicate"},
-		{[]string{"now"}, "unexpected argument"},
-	}
-	for _, c := range cases {
-		err := selftestFlags(io.Discard).parse(c.args)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%q: %v", c.args, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("%q: %v, want an error naming %q", c.args, err, c.want)
-		}
-		if c.want == "" {
-			continue // a valid command line would run the self-test
-		}
-		var stderr bytes.Buffer
-		if code := realMain(append([]string{"selftest"}, c.args...), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("%q: exit %d, stderr %q; want exit 2 naming %q", c.args, code, stderr.String(), c.want)
-		}
-	}
-	var help bytes.Buffer
-	if code := realMain([]string{"help", "selftest"}, &help, io.Discard); code != 0 {
-		t.Errorf("help selftest: exit %d", code)
-	}
-	for _, want := range []string{"--timeout", "network namespace", "nothing leaves the host", "Exit codes: 0 PASS, 1 FAIL", "journal", "0700"} {
-		if !strings.Contains(help.String(), want) {
-			t.Errorf("help selftest does not say %q:\n%s", want, help.String())
+		if got := RoundLatency(c.in).String(); got != c.want {
+			t.Errorf("RoundLatency(%v) = %s, want %s", c.in, got, c.want)
 		}
 	}
 }
@@ -268,7 +224,7 @@ func TestHiddenStepsRefuseBadArguments(t *testing.T) {
 	}
 	for _, args := range cases {
 		var stderr bytes.Buffer
-		if code := selftestCommand(context.Background(), args, io.Discard, &stderr); code == 0 || stderr.Len() == 0 {
+		if code, ok := RunStep(args, io.Discard, &stderr); !ok || code == 0 || stderr.Len() == 0 {
 			t.Errorf("%q: exit %d, stderr %q; want a refusal", args, code, stderr.String())
 		}
 	}
@@ -311,9 +267,17 @@ func TestFindHolder(t *testing.T) {
 	proc(400, "aptsentinel", "/usr/sbin/aptsentinel", "aptsentinel", "run", "--config", filepath.Join(root, "missing"))
 	proc(500, "aptsentinel", "/usr/sbin/aptsentinel", "aptsentinel", "selftest")
 	proc(600, "aptsentinel", "/usr/sbin/aptsentinel", "aptsentinel", "run")
-	// run's default output is auto: journald when its socket exists.
-	defer func(s string) { journalSocket = s }(journalSocket)
-	journalSocket = filepath.Join(root, "no-journald-socket")
+	// The binary tells the output from run's arguments (cmd/aptsentinel's
+	// sensorOutput, tested there); here a stand-in that echoes them.
+	sensorOutput := func(args []string) (string, error) {
+		if len(args) > 1 && strings.HasSuffix(args[len(args)-1], "missing") {
+			return "", errors.New("no config")
+		}
+		if len(args) > 1 && args[0] == "--output" {
+			return args[1], nil
+		}
+		return "journald", nil
+	}
 
 	cases := []struct {
 		pid                    uint32
@@ -328,10 +292,10 @@ func TestFindHolder(t *testing.T) {
 		{300, true, "aptsentinel", "stdout", "run", false},
 		{400, true, "aptsentinel", "", "run", true},
 		{500, true, "aptsentinel", "", "selftest", false},
-		{600, true, "aptsentinel", "stdout", "run", false},
+		{600, true, "aptsentinel", "journald", "run", false},
 	}
 	for _, c := range cases {
-		h, err := findHolder(root, c.pid)
+		h, err := findHolder(root, c.pid, sensorOutput)
 		if err != nil {
 			t.Fatalf("pid %d: %v", c.pid, err)
 		}
@@ -346,32 +310,6 @@ func TestFindHolder(t *testing.T) {
 		if c.pid == 999 && h.pid != 0 {
 			t.Errorf("a dead holder's pid counts as none, got %+v", h)
 		}
-	}
-}
-
-// TestReadyHandler: the "ready" record closes the channel once, from
-// derived loggers too, and records below next's level are not passed on.
-func TestReadyHandler(t *testing.T) {
-	var buf bytes.Buffer
-	ready := make(chan struct{})
-	h := &readyHandler{next: slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}), ready: ready, once: new(sync.Once)}
-	log := slog.New(h).With("component", "sensor").WithGroup("g")
-	log.Info("scanned /proc")
-	select {
-	case <-ready:
-		t.Fatal("ready closed before the ready record")
-	default:
-	}
-	log.Info("ready")
-	log.Info("ready") // a second one must not panic on a closed channel
-	log.Warn("health")
-	select {
-	case <-ready:
-	default:
-		t.Fatal("ready record did not close the channel")
-	}
-	if out := buf.String(); strings.Contains(out, "scanned") || !strings.Contains(out, "health") {
-		t.Errorf("passed on: %q; want only the warning", out)
 	}
 }
 

@@ -1,11 +1,13 @@
-package main
+package selftest
 
 import (
 	"encoding/json"
 	"net/netip"
-
-	"github.com/aptsentinel/aptsentinel/rules"
 )
+
+// ruleID is the rule the staged chain trips: "Suspicious APT Package
+// Manager Network Connection".
+const ruleID = "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
 
 // alertDoc holds the fields of an alert line that tie it to the trigger.
 type alertDoc struct {
@@ -33,7 +35,7 @@ type alertDoc struct {
 // of the rule.
 func parseAlertDoc(b []byte) (alertDoc, bool) {
 	var d alertDoc
-	if err := json.Unmarshal(b, &d); err != nil || d.Rule.ID != rules.AptNetconID {
+	if err := json.Unmarshal(b, &d); err != nil || d.Rule.ID != ruleID {
 		return alertDoc{}, false
 	}
 	return d, true

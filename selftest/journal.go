@@ -1,4 +1,4 @@
-package main
+package selftest
 
 import (
 	"bufio"
@@ -17,47 +17,68 @@ import (
 // alertMessageID is the journal MESSAGE_ID of the rule's alerts: its
 // rule_id without dashes (a journal message id is 128 bits in hex,
 // sd-id128(3)).
-var alertMessageID = strings.ReplaceAll("eaef8a35-12e0-4ac0-bc14-81c72b6bd27c", "-", "")
+var alertMessageID = strings.ReplaceAll(ruleID, "-", "")
 
 // runAgainstService triggers the chain and reads the running sensor's
 // alert back from the journal.
-func (st *selftest) runAgainstService(ctx context.Context, h auditHolder) (selftestResult, error) {
+func (st *selftest) runAgainstService(ctx context.Context, h auditHolder) (Result, error) {
 	if len(h.args) > 0 && h.args[0] == "selftest" {
-		return selftestResult{}, fmt.Errorf("another aptsentinel selftest (pid %d) runs its own sensor; run selftest again when it has finished", h.pid)
+		return Result{}, fmt.Errorf("another aptsentinel selftest (pid %d) runs its own sensor; run selftest again when it has finished", h.pid)
 	}
 	if h.output != "" && h.output != "journald" {
 		rep, err := st.trigger(ctx)
 		if err != nil {
-			return selftestResult{}, err
+			return Result{}, err
 		}
-		return selftestResult{}, fmt.Errorf("the running sensor (pid %d) writes alerts to %s, not to the journal, so selftest cannot read its alert back; "+
+		return Result{}, fmt.Errorf("the running sensor (pid %d) writes alerts to %s, not to the journal, so selftest cannot read its alert back; "+
 			"the chain ran: look in that sensor's output for an alert with process.pid %d (the staged shell), process.parent.pid %d and destination %s, "+
 			"or set output = journald in its configuration",
 			h.pid, h.output, rep.shellPID, rep.aptPID, rep.dest)
 	}
 	// Start reading before the trigger, from a little before it, so the
 	// alert cannot slip between the two.
-	j, err := followJournal(ctx, time.Now().Add(-2*time.Second), st.journalArgs)
+	j, err := followJournal(ctx, time.Now().Add(-2*time.Second), st.JournalArgs)
 	if err != nil {
-		return selftestResult{}, err
+		return Result{}, err
 	}
 	defer j.stop()
 	rep, err := st.trigger(ctx)
 	if err != nil {
-		return selftestResult{}, err
+		return Result{}, err
 	}
-	at, err := st.waitJournalAlert(ctx, j, rep)
+	at, err := st.waitJournalAlert(ctx, j, rep, sensorWriter{pid: h.pid, unit: st.ServiceUnit})
 	if err != nil {
 		if h.outputErr != nil {
 			err = fmt.Errorf("%w (the sensor's output could not be told from its command line: %v)", err, h.outputErr)
 		}
-		return selftestResult{}, err
+		return Result{}, err
 	}
-	return selftestResult{latency: at.Sub(rep.connectAt), sensor: serviceName(h.pid)}, nil
+	return Result{Latency: at.Sub(rep.connectAt), Sensor: serviceName(h.pid)}, nil
 }
 
-func (st *selftest) waitJournalAlert(ctx context.Context, j *journalFollower, rep triggerReport) (time.Time, error) {
-	timer := time.NewTimer(time.Until(rep.connectAt.Add(st.timeout)))
+// sensorWriter says which journal entries the sensor wrote. journald sets
+// the fields it checks from the sender's kernel credentials (SCM_CREDENTIALS
+// and the sender's cgroup); a client cannot set a field whose name starts
+// with "_" (systemd.journal-fields(7), "Trusted Journal Fields"). Any local
+// user can write SYSLOG_IDENTIFIER=aptsentinel and the rule's MESSAGE_ID,
+// so those prove nothing.
+type sensorWriter struct {
+	pid  uint32 // the audit PID holder: the sensor
+	unit string // the sensor's systemd unit
+}
+
+// wrote reports whether e comes from the sensor: written by root (_UID=0)
+// and by the sensor's process or from within its unit. The unit alone
+// would not do without root: any process of the unit's cgroup is the unit.
+func (w sensorWriter) wrote(e journalEntry) bool {
+	if e.uid != "0" {
+		return false
+	}
+	return e.pid == strconv.FormatUint(uint64(w.pid), 10) || (w.unit != "" && e.unit == w.unit)
+}
+
+func (st *selftest) waitJournalAlert(ctx context.Context, j *journalFollower, rep triggerReport, from sensorWriter) (time.Time, error) {
+	timer := time.NewTimer(time.Until(rep.connectAt.Add(st.Timeout)))
 	defer timer.Stop()
 	for {
 		select {
@@ -68,14 +89,19 @@ func (st *selftest) waitJournalAlert(ctx context.Context, j *journalFollower, re
 			if !e.doc.matches(rep) {
 				continue
 			}
-			if late := e.at.Sub(rep.connectAt); late > st.timeout {
-				return time.Time{}, fmt.Errorf("the alert reached the journal %s after the connect(), later than --timeout %s", roundLatency(late), st.timeout)
+			if !from.wrote(e) {
+				fmt.Fprintf(st.Stderr, "selftest: ignored an alert entry the sensor did not write (_UID=%s _PID=%s _SYSTEMD_UNIT=%s): a forgery?\n",
+					orNone(e.uid), orNone(e.pid), orNone(e.unit))
+				continue
+			}
+			if late := e.at.Sub(rep.connectAt); late > st.Timeout {
+				return time.Time{}, fmt.Errorf("the alert reached the journal %s after the connect(), later than --timeout %s", RoundLatency(late), st.Timeout)
 			}
 			return e.at, nil
 		case <-ctx.Done():
-			return time.Time{}, errInterrupted
+			return time.Time{}, ErrInterrupted
 		case <-timer.C:
-			return time.Time{}, fmt.Errorf("%w in the journal (journalctl MESSAGE_ID=%s SYSLOG_IDENTIFIER=aptsentinel)", timeoutErr(st.timeout, rep), alertMessageID)
+			return time.Time{}, fmt.Errorf("%w in the journal (journalctl _UID=0 _PID=%d MESSAGE_ID=%s SYSLOG_IDENTIFIER=aptsentinel)", timeoutErr(st.Timeout, rep), from.pid, alertMessageID)
 		}
 	}
 }
@@ -84,6 +110,9 @@ func (st *selftest) waitJournalAlert(ctx context.Context, j *journalFollower, re
 type journalEntry struct {
 	at  time.Time // __REALTIME_TIMESTAMP: when journald received it
 	doc alertDoc
+	// uid, pid and unit are the trusted fields _UID, _PID and
+	// _SYSTEMD_UNIT ("" when absent).
+	uid, pid, unit string
 }
 
 // journalFollower is a running `journalctl --follow` on the alerts.
@@ -109,7 +138,10 @@ func followJournal(ctx context.Context, since time.Time, extra []string) (*journ
 	// alert's MESSAGE usually is) as null (journalctl(1), "json").
 	args := append([]string{"--follow", "--no-tail", "--all", "--output=json", "--no-pager",
 		"--since=" + since.Format("2006-01-02 15:04:05")}, extra...)
-	args = append(args, "MESSAGE_ID="+alertMessageID, "SYSLOG_IDENTIFIER=aptsentinel")
+	// _UID=0 leaves out what unprivileged users wrote; wrote() checks
+	// the writer fully (journalctl's OR of _PID and _SYSTEMD_UNIT needs
+	// "+", whose grouping differs between versions).
+	args = append(args, "MESSAGE_ID="+alertMessageID, "SYSLOG_IDENTIFIER=aptsentinel", "_UID=0")
 	j := &journalFollower{cmd: exec.CommandContext(ctx, path, args...), cancel: cancel,
 		entries: make(chan journalEntry, 16)}
 	j.cmd.Stderr = &j.stderr
@@ -164,6 +196,9 @@ func parseJournalEntry(line []byte) (journalEntry, bool) {
 		return journalEntry{}, false
 	}
 	e := journalEntry{at: time.UnixMicro(us)}
+	for name, dst := range map[string]*string{"_UID": &e.uid, "_PID": &e.pid, "_SYSTEMD_UNIT": &e.unit} {
+		json.Unmarshal(fields[name], dst) // absent or not a string: ""
+	}
 	if doc, ok := alertInField(fields["MESSAGE"]); ok {
 		e.doc = doc
 		return e, true
@@ -217,4 +252,11 @@ func (j *journalFollower) wait() error {
 		}
 	})
 	return j.waitErr
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -1,12 +1,10 @@
-package main
+package selftest
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
-	"github.com/aptsentinel/aptsentinel/internal/journal"
 	"github.com/aptsentinel/aptsentinel/procfs"
 )
 
@@ -29,7 +27,9 @@ type auditHolder struct {
 // process (a holder that died without releasing it) counts as none: the
 // kernel drops such a registration when it next sends (auditd_reset), and
 // the sensor takes it over.
-func findHolder(procRoot string, pid uint32) (auditHolder, error) {
+// sensorOutput, when set, tells a sensor's output from its arguments after
+// "run".
+func findHolder(procRoot string, pid uint32, sensorOutput func([]string) (string, error)) (auditHolder, error) {
 	if pid == 0 {
 		return auditHolder{}, nil
 	}
@@ -58,31 +58,22 @@ func findHolder(procRoot string, pid uint32) (auditHolder, error) {
 		h.args = argv[1:]
 	}
 	h.isSensor = filepath.Base(h.exe) == "aptsentinel"
-	if h.isSensor && len(h.args) > 0 && h.args[0] == "run" {
+	if h.isSensor && len(h.args) > 0 && h.args[0] == "run" && sensorOutput != nil {
 		h.output, h.outputErr = sensorOutput(h.args[1:])
 	}
 	return h, nil
 }
 
-// sensorOutput returns the --output of `aptsentinel run ARGS`, reading its
-// --config file the way run does (the command line wins). "auto" is
-// resolved as run resolves it, by journald's socket now: a journald that
-// started or stopped since the sensor did is the one case told wrong.
-func sensorOutput(args []string) (string, error) {
-	o := runFlags(io.Discard)
-	if err := o.fs.Parse(args); err != nil {
-		return "", fmt.Errorf("its command line: %w", err)
-	}
-	if o.config != "" {
-		if err := applyConfigFile(o.fs, o.config); err != nil {
-			return "", err
-		}
-	}
-	if o.output == "auto" {
-		if journal.Available(journalSocket) {
-			return "journald", nil
-		}
-		return "stdout", nil
-	}
-	return o.output, nil
+// Holder describes the process holding the audit PID, for `aptsentinel
+// status`: PID 0 when none lives.
+type Holder struct {
+	PID       uint32
+	Comm, Exe string
+	IsSensor  bool // an aptsentinel binary
+}
+
+// FindHolder describes the live process with audit PID pid (see findHolder).
+func FindHolder(procRoot string, pid uint32) (Holder, error) {
+	h, err := findHolder(procRoot, pid, nil)
+	return Holder{PID: h.pid, Comm: h.comm, Exe: h.exe, IsSensor: h.isSensor}, err
 }
