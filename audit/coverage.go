@@ -66,7 +66,9 @@ func NeedsOf(specs []RuleSpec) ([]Need, error) {
 		if err != nil {
 			return nil, err
 		}
-		if r.Action != actionAlways {
+		// Only syscall exit rules can be shadowed by the admin's exit rules;
+		// the io_uring list (uring.go) is a list of its own.
+		if r.Action != actionAlways || r.Flags&^filterPrepend != filterExit {
 			continue
 		}
 		arch := uint32(0)
@@ -309,10 +311,11 @@ func archName(arch uint32) string {
 // are numbers. A rule without arch= is written by auditctl with the
 // machine's numbers, so it reads as b64 here.
 func syscallName(arch uint32, nr int) string {
-	names := map[int]string{59: "execve", 322: "execveat", 42: "connect"}
+	names := map[int]string{59: "execve", 322: "execveat", 42: "connect", 44: "sendto", 46: "sendmsg", 307: "sendmmsg"}
 	switch arch {
 	case ArchI386:
-		names = map[int]string{11: "execve", 358: "execveat", 362: "connect", 102: "socketcall"}
+		names = map[int]string{11: "execve", 358: "execveat", 362: "connect", 102: "socketcall",
+			369: "sendto", 370: "sendmsg", 345: "sendmmsg"}
 	case ArchAArch64:
 		names = map[int]string{221: "execve", 281: "execveat", 203: "connect"}
 	}

@@ -52,7 +52,9 @@ func TestNeedsOf(t *testing.T) {
 	for _, n := range needs {
 		names = append(names, n.Name)
 	}
-	want := "b64 execve,b64 execveat,b64 connect,b32 execve,b32 execveat,b32 connect,b32 socketcall"
+	// TCP Fast Open sends (MSG_FASTOPEN) are connection attempts too.
+	want := "b64 execve,b64 execveat,b64 connect,b64 sendto,b64 sendmmsg,b64 sendmsg," +
+		"b32 execve,b32 execveat,b32 connect,b32 sendmmsg,b32 sendto,b32 sendmsg,b32 socketcall"
 	if got := strings.Join(names, ","); got != want {
 		t.Fatalf("needs %s\nwant %s", got, want)
 	}
