@@ -159,29 +159,6 @@ func probeExecveat() error {
 	return errno
 }
 
-// RefusedRule is an optional rule the kernel did not take, and its answer.
-type RefusedRule struct {
-	Text string
-	Err  error
-}
-
-// addRules adds the rules in order and returns the wire form of those the
-// kernel took. An optional rule the kernel refuses is left out and
-// returned; any other failure is the error.
-func addRules(c *client, specs []RuleSpec, wires [][]byte) (kept [][]byte, refused []RefusedRule, err error) {
-	for i, w := range wires {
-		if err := c.addRule(w); err != nil {
-			if !specs[i].Optional {
-				return kept, refused, err
-			}
-			refused = append(refused, RefusedRule{Text: specs[i].Text, Err: err})
-			continue
-		}
-		kept = append(kept, w)
-	}
-	return kept, refused, nil
-}
-
 // logCompat32 logs what became of the b32 rules and why: the decision an
 // operator of a 32-bit-less kernel will want to read.
 func logCompat32(log *slog.Logger, f Features, specs []RuleSpec, refused []RefusedRule) {

@@ -144,7 +144,7 @@ func FuzzSockaddr(f *testing.F) {
 // FuzzAssembler pushes fuzzed records, split at newlines as
 // "type payload", through an Assembler with small bounds.
 func FuzzAssembler(f *testing.F) {
-	for _, file := range []string{"apt-chain.txt", "exec-long-arg.txt", "connect-unix.txt", "connect-v4-mapped.txt"} {
+	for _, file := range []string{"apt-chain.txt", "exec-long-arg.txt", "connect-unix.txt", "connect-v4-mapped.txt", "uring-connect-loopback.txt", "uring-connect-sqpoll.txt"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "records", file))
 		if err != nil {
 			f.Fatal(err)

@@ -75,6 +75,29 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 	return rules, skipped
 }
 
+// RefusedRule is an optional rule the kernel did not take, and its answer.
+type RefusedRule struct {
+	Text string
+	Err  error
+}
+
+// addRules adds the rules in order and returns the wire form of those the
+// kernel took. An optional rule the kernel refuses is left out and
+// returned; any other failure is the error.
+func addRules(c *client, specs []RuleSpec, wires [][]byte) (kept [][]byte, refused []RefusedRule, err error) {
+	for i, w := range wires {
+		if err := c.addRule(w); err != nil {
+			if !specs[i].Optional {
+				return kept, refused, err
+			}
+			refused = append(refused, RefusedRule{Text: specs[i].Text, Err: err})
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return kept, refused, nil
+}
+
 // fastOpenRules audits the sends that open a TCP connection (TCP Fast
 // Open, MSG_FASTOPEN in the flags argument: a3 of sendto and sendmmsg, a2
 // of sendmsg); the bit-mask filter keeps every other send out, so DNS
