@@ -167,6 +167,9 @@ func (q *Query[E]) Except(step int, cd *Condition[E]) (*Query[E], error) {
 // Matches reports whether event e satisfies step i's category and
 // condition (without join keys or sequence state); for tests and tools.
 func (q *Query[E]) Matches(i int, e *E) bool {
+	if i < 0 || i >= len(q.steps) || e == nil {
+		return false
+	}
 	st := q.steps[i]
 	if st.category != "" && q.schema.Category(e) != st.category {
 		return false
