@@ -18,6 +18,8 @@ type cexpr[E any] struct {
 	eval evalFn[E]
 	lit  *Literal  // set when the expression is a literal
 	fld  *Field[E] // set when the expression is a known field
+	// konst is set when a condition has the same value for every event.
+	konst *value
 }
 
 // keyFn returns a join key value; ok=false when the field is null.
@@ -167,6 +169,9 @@ func (q *Query[E]) Except(step int, cd *Condition[E]) (*Query[E], error) {
 // Matches reports whether event e satisfies step i's category and
 // condition (without join keys or sequence state); for tests and tools.
 func (q *Query[E]) Matches(i int, e *E) bool {
+	if i < 0 || i >= len(q.steps) || e == nil {
+		return false
+	}
 	st := q.steps[i]
 	if st.category != "" && q.schema.Category(e) != st.category {
 		return false
@@ -648,6 +653,10 @@ func fastEquals[E any](op string, x, y cexpr[E]) (cexpr[E], bool) {
 		return cexpr[E]{}, false
 	}
 	want, neg := y.lit.Str, op == "!="
+	if k := x.fld.constant; k != nil {
+		v := boolv((*k != "" && *k == want) != neg)
+		return cexpr[E]{typ: vBool, eval: constant[E](v), konst: &v}, true
+	}
 	switch x.fld.Kind {
 	case KindString:
 		get := x.fld.String
@@ -679,18 +688,32 @@ func (c *compiler[E]) logic(n *Logic) (cexpr[E], error) {
 		nodes = append(nodes, x)
 	}
 	walk(n)
-	ops := make([]evalFn[E], len(nodes))
-	for i, x := range nodes {
-		f, err := c.condition(x)
+	decide := n.Op == "or" // the operand value that decides the result
+	ops := make([]evalFn[E], 0, len(nodes))
+	for _, x := range nodes {
+		ce, err := c.expr(x)
 		if err != nil {
 			return cexpr[E]{}, err
 		}
-		ops[i] = f
+		if ce.typ != vBool && ce.typ != vNull {
+			return cexpr[E]{}, errAt(x.nodePos(), "want a condition, got a value (compare it with ==, : or in)")
+		}
+		if k := ce.konst; k != nil && k.k == vBool {
+			if k.b == decide {
+				v := boolv(decide)
+				return cexpr[E]{typ: vBool, eval: constant[E](v), konst: &v}, nil
+			}
+			continue // an operand that cannot change the result
+		}
+		ops = append(ops, ce.eval)
+	}
+	if len(ops) == 0 {
+		v := boolv(!decide)
+		return cexpr[E]{typ: vBool, eval: constant[E](v), konst: &v}, nil
 	}
 	// In three-valued logic `and` is false if any operand is false, else
 	// null if any is null, else true; `or` the dual. Operands have no side
 	// effects, so stopping at the first deciding operand is exact.
-	decide := n.Op == "or" // the operand value that decides the result
 	return cexpr[E]{typ: vBool, eval: func(e *E) value {
 		sawNull := false
 		for _, op := range ops {

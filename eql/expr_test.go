@@ -157,6 +157,14 @@ func TestExpressions(t *testing.T) {
 		{secStrings, `process.name == "q\"q"`, func(e *tev) { e.name = `q"q` }, "true"},
 		{secOptional, `?no.such.field == null`, nil, "true"},
 		{secOptional, `?no.such.field == "x"`, nil, "false"},
+		{secCompare, `host.os.type == "linux"`, nil, "true"},
+		{secCompare, `host.os.type != "linux"`, nil, "false"},
+		{secLogical, `host.os.type == "windows" and null`, nil, "false"},
+		{secLogical, `host.os.type == "linux" and null`, nil, "null"},
+		{secLogical, `host.os.type == "linux" or null`, nil, "true"},
+		{secLogical, `process.name == "sh" and host.os.type == "linux"`, nil, "true"},
+		{secLogical, `process.name == "sh" and host.os.type == "linux"`, noName, "false"},
+		{secLogical, `not (host.os.type == "linux" and process.name == "x")`, nil, "true"},
 		{secComments, "process.name == \"sh\" // trailing\n and /* inline */ true", nil, "true"},
 	}
 	for _, tt := range tests {

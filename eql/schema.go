@@ -26,6 +26,17 @@ type Field[E any] struct {
 	Int     func(*E) (int64, bool)
 	IP      func(*E) (netip.Addr, bool)
 	Bool    func(*E) (bool, bool)
+
+	// constant is the value of a field that is the same for every event
+	// (ConstStringField); comparisons with a literal fold at compile time.
+	constant *string
+}
+
+// ConstStringField is a keyword field with the same value for every event
+// of this sensor (host.os.type is "linux"): `field == "literal"` is decided
+// when the query compiles and costs nothing per event.
+func ConstStringField[E any](v string) Field[E] {
+	return Field[E]{Kind: KindString, constant: &v, String: func(*E) (string, bool) { return v, v != "" }}
 }
 
 // StringField is a keyword field whose empty value is null: an ECS document

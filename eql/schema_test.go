@@ -35,6 +35,7 @@ var testSchema = Schema[tev]{
 			return e.parent
 		}),
 		"event.action": StringField(func(e *tev) string { return e.action }),
+		"host.os.type": ConstStringField[tev]("linux"),
 	},
 	Categories:     []string{"process", "network", "file"},
 	Category:       func(e *tev) string { return e.cat },

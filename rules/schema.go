@@ -44,7 +44,7 @@ var fields = map[string]eql.Field[Event]{
 	"error.code":     eql.StringField(str(func(ev *Event) string { return ev.Errno })),
 
 	"host.id":      eql.StringField(str(func(ev *Event) string { return ev.HostID })),
-	"host.os.type": eql.StringField(str(func(*Event) string { return "linux" })),
+	"host.os.type": eql.ConstStringField[Event]("linux"),
 
 	"process.pid":               intOf(func(ev *Event) int { return ev.Process.PID }, func(ev *Event) bool { return ev.Process.PID > 0 }),
 	"process.entity_id":         eql.StringField(str(func(ev *Event) string { return ev.Process.EntityID })),
