@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,5 +99,73 @@ func TestHandOverAndReclaim(t *testing.T) {
 	}
 	if cs.SerialGaps != 0 {
 		t.Errorf("%d serials went missing around the switches", cs.SerialGaps)
+	}
+}
+
+// TestOpenLockedOnlyReads opens a session that sees audit as locked
+// (enabled 2, injected: the real kernel is never locked): it changes
+// nothing, reads records through the multicast group, and says which of
+// its syscalls the loaded rules record: here only an admin's execve rule.
+func TestOpenLockedOnlyReads(t *testing.T) {
+	requireAudit(t)
+	restoreKernel(t)
+	// The "admin's" rule, under the test key so that cleanup removes it.
+	w, err := BuildRule(RuleSpec{Text: "-a always,exit -F arch=b64 -S execve -k " + testKey + "_admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if err := c.addRule(w); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { DeleteRulesByKey(testKey + "_admin") })
+	if err := SetEnabled(1); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := GetStatus()
+
+	var logs bytes.Buffer
+	cfg := Config{Key: testKey, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		seeStatus: func(st Status) Status { st.Enabled = enabledLocked; return st }}
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open with audit locked: %v", err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeLocked {
+		t.Fatalf("mode %v, want locked", s.Mode())
+	}
+	after, _ := GetStatus()
+	if after.PID != before.PID || after.BacklogLimit != before.BacklogLimit || len(rulesWithKey(t, testKey)) != 0 {
+		t.Errorf("a locked Open changed the kernel: before %+v after %+v, %d rules", before, after, len(rulesWithKey(t, testKey)))
+	}
+	got := verdicts(s.Coverage())
+	if got["b64 execve"] != CoveredOther || got["b64 connect"] != Missing || got["b64 execveat"] != Missing {
+		t.Errorf("coverage %v", got)
+	}
+	if !strings.Contains(logs.String(), "audit is locked") || !strings.Contains(logs.String(), "b64 connect") {
+		t.Errorf("the log does not say what it cannot see:\n%s", logs.String())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	col := &collector{}
+	go s.Run(ctx, col.add)
+	marker := fmt.Sprintf("aptsentinel-locked-%d", time.Now().UnixNano())
+	if err := exec.Command("/bin/true", marker).Run(); err != nil {
+		t.Fatal(err)
+	}
+	col.waitFor(t, "EXECVE through the multicast group", func(r Record) bool {
+		return r.Type == TypeExecve && bytes.Contains(r.Data, []byte(marker))
+	})
+	if r, err := s.Repair(); err != nil || r.Any() {
+		t.Errorf("Repair in locked mode: %+v, %v; want nothing done", r, err)
+	}
+	if n := len(rulesWithKey(t, testKey)); n != 0 {
+		t.Errorf("Repair in locked mode added %d rules", n)
 	}
 }

@@ -41,6 +41,9 @@ type Config struct {
 	OnTamper func(Tamper)
 
 	procRoot string // "/proc" unless a test points it elsewhere
+	// seeStatus lets a test change the status Open acts on (a locked
+	// kernel, without locking the real one).
+	seeStatus func(Status) Status
 }
 
 // Session is the sensor's hold on the kernel audit subsystem: rules
@@ -170,6 +173,9 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 	st, err := s.ctl.status()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.seeStatus != nil {
+		st = cfg.seeStatus(st)
 	}
 	s.found = st
 	mode := ModeUnicast

@@ -26,7 +26,8 @@ type StatusFile struct {
 	Updated  time.Time  `json:"updated"`
 	AuditKey string     `json:"audit_key"`
 	Mode     audit.Mode `json:"mode"`
-	// Losses are the sensor's loss counters at the last health record.
+	// Losses are the sensor's loss counters at the last health record
+	// (every 30 s), since the sensor started.
 	Losses   losses               `json:"losses"`
 	Coexist  audit.CoexistStats   `json:"coexist"`
 	Coverage []audit.NeedCoverage `json:"coverage"`
@@ -57,9 +58,12 @@ func (s *sensor) watchDaemon(e procfs.Exec) {
 
 // writeStatus writes StatusPath (atomically: a reader never sees half).
 func (s *sensor) writeStatus() {
+	// The kernel's counter runs since boot; the status counts since start.
+	ls := s.lossesSeen
+	ls.KernelLost -= min(ls.KernelLost, s.kernelLostAtStart)
 	st := StatusFile{
 		PID: os.Getpid(), Version: s.cfg.Version, Started: s.started, Updated: time.Now(),
-		AuditKey: s.cfg.AuditKey, Mode: s.sess.Mode(), Losses: s.lossesSeen,
+		AuditKey: s.cfg.AuditKey, Mode: s.sess.Mode(), Losses: ls,
 		Coexist: s.sess.CoexistStats(), Coverage: s.sess.Coverage(),
 	}
 	b, err := json.MarshalIndent(st, "", "  ")

@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Records lost before the sensor started are not its losses.
 	if lost, err := sess.Lost(); err == nil {
 		s.lossesSeen.KernelLost = uint64(lost)
+		s.kernelLostAtStart = uint64(lost)
 	}
 	return s.run(ctx)
 }
@@ -95,10 +96,11 @@ type sensor struct {
 
 	// daemons recognises auditd's exec; started, gapsSeen and statusAt
 	// feed the status file and the loss log (coexist.go).
-	daemons  *audit.DaemonWatch
-	started  time.Time
-	gapsSeen uint64
-	statusAt time.Time
+	daemons           *audit.DaemonWatch
+	started           time.Time
+	kernelLostAtStart uint64
+	gapsSeen          uint64
+	statusAt          time.Time
 
 	probe      string // argv[1] of the readiness probe
 	ready      chan struct{}
