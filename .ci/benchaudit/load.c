@@ -1,13 +1,16 @@
 // load: the benchmark workload, at a fixed rate of audited events. Usage:
-//   load RATE SECONDS   RATE events/s: one in ten a posix_spawn of /bin/true
-//                       (one execve event), the rest connect()s of a new TCP
+//   load RATE SECONDS   RATE events/s: one in ten, at most 200/s, a
+//                       posix_spawn of /bin/true (one execve event; reaped
+//                       by SIGCHLD=SIG_IGN), the rest connect()s of a new TCP
 //                       socket to 127.0.0.1:9, where nothing listens (one
 //                       connect event each, refused at once); paced every
-//                       millisecond.
+//                       millisecond, spawns by one process, connects by one
+//                       per 15,000/s.
 //   load flood SECONDS [PROCS]  PROCS (default 3) processes connect() to
 //                       127.0.0.1:9 as fast as they can.
 // Prints "events=N seconds=S" (what it made, and the wall time it took).
 #include <arpa/inet.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +39,26 @@ static void connect_once(void) {
 static void spawn_once(void) {
 	char *argv[] = {"/bin/true", NULL};
 	pid_t pid;
-	if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) == 0) waitpid(pid, NULL, 0);
+	posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+}
+
+// paced makes rate events/s for secs seconds, one in every spawn_every a
+// spawn (0: none), and returns how many it made.
+static unsigned long paced(double rate, double secs, unsigned long spawn_every) {
+	double start = now(), owed = 0;
+	unsigned long events = 0;
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (now() - start < secs) {
+		for (owed += rate / 1000; owed >= 1; owed--, events++) {
+			if (spawn_every && events % spawn_every == 0) spawn_once();
+			else connect_once();
+		}
+		next.tv_nsec += 1000000;
+		if (next.tv_nsec >= 1000000000) { next.tv_sec++; next.tv_nsec -= 1000000000; }
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
+	return events;
 }
 
 int main(int argc, char **argv) {
@@ -63,21 +85,20 @@ int main(int argc, char **argv) {
 		for (int i = 0; i < procs; i++) wait(NULL);
 		for (int i = 0; i < procs; i++) events += counts[i];
 	} else {
-		double rate = atof(argv[1]), owed = 0;
-		struct timespec next;
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		unsigned long tick = 0;
-		while (now() - start < secs) {
-			owed += rate / 1000;
-			for (; owed >= 1; owed--, events++) {
-				if (events % 10 == 0) spawn_once();
-				else connect_once();
+		double rate = atof(argv[1]);
+		// Process 0 spawns, the others connect.
+		double spawns = rate / 10 < 200 ? rate / 10 : 200;
+		int procs = 2 + (int)((rate - spawns) / 15000);
+		unsigned long *counts = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		for (int i = 0; i < procs; i++) {
+			if (fork() == 0) {
+				signal(SIGCHLD, SIG_IGN); // spawned children reap themselves
+				counts[i] = i == 0 ? paced(spawns, secs, 1) : paced((rate - spawns) / (procs - 1), secs, 0);
+				_exit(0);
 			}
-			tick++;
-			next.tv_nsec += 1000000;
-			if (next.tv_nsec >= 1000000000) { next.tv_sec++; next.tv_nsec -= 1000000000; }
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		}
+		for (int i = 0; i < procs; i++) wait(NULL);
+		for (int i = 0; i < procs; i++) events += counts[i];
 	}
 	printf("events=%lu seconds=%.3f\n", events, now() - start);
 	return 0;
