@@ -3,6 +3,11 @@
 // them; nothing else. .ci/bench-audit measures the other consumers against
 // it. On SIGINT/SIGTERM it prints "records=N eoe=N enobufs=N" to stdout,
 // releases the audit PID and exits.
+//
+// floor -m reads the multicast copy of every record instead (group
+// AUDIT_NLGRP_READLOG, no audit PID): the benchmark counts with it the
+// events every consumer was sent, its own load and everything else the host
+// did meanwhile (an EOE record ends each syscall event).
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
@@ -28,7 +33,8 @@ static int set_pid(int fd, unsigned pid) {
 	return sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+	int multicast = argc > 1 && strcmp(argv[1], "-m") == 0;
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
 	if (fd < 0) { perror("socket"); return 1; }
 	int rcvbuf = 8 << 20, one = 1; // the same socket setup as aptsentinel
@@ -37,7 +43,13 @@ int main(void) {
 	struct sigaction sa = {.sa_handler = on_signal}; // no SA_RESTART: recv returns EINTR
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (set_pid(fd, getpid()) < 0) { perror("AUDIT_SET pid"); return 1; }
+	if (multicast) {
+		struct sockaddr_nl sa_nl = {.nl_family = AF_NETLINK, .nl_groups = 1 << (AUDIT_NLGRP_READLOG - 1)};
+		if (bind(fd, (struct sockaddr *)&sa_nl, sizeof sa_nl) < 0) { perror("bind AUDIT_NLGRP_READLOG"); return 1; }
+	} else if (set_pid(fd, getpid()) < 0) {
+		perror("AUDIT_SET pid");
+		return 1;
+	}
 	static char buf[65536];
 	unsigned long records = 0, eoe = 0, enobufs = 0;
 	while (!stop) {
@@ -53,7 +65,7 @@ int main(void) {
 		records++;
 		if (h->nlmsg_type == AUDIT_EOE) eoe++;
 	}
-	set_pid(fd, 0);
+	if (!multicast) set_pid(fd, 0);
 	printf("records=%lu eoe=%lu enobufs=%lu\n", records, eoe, enobufs);
 	return 0;
 }
