@@ -232,6 +232,18 @@ func (s *Session) teardown() error {
 // into the receive buffer and is valid only during the call: fn copies what
 // it keeps. Run is not reentrant; call it from one goroutine.
 func (s *Session) Run(ctx context.Context, fn func(Record)) error {
+	return s.RunBatches(ctx, func(recs []Record) {
+		for _, r := range recs {
+			fn(r)
+		}
+	})
+}
+
+// RunBatches is Run handing over, in one call, the records the socket held
+// at once (up to 64, read with one recvmmsg): a consumer that passes them
+// to another goroutine pays one hand-off per batch, not one per record.
+// The slice and the records' Data are valid only during the call.
+func (s *Session) RunBatches(ctx context.Context, fn func([]Record)) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if s.closing.Load() {
