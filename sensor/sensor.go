@@ -69,8 +69,9 @@ func Run(ctx context.Context, cfg Config) error {
 	return s.run(ctx)
 }
 
-// sensor is the running sensor's state. Everything but the channels and
-// the assembler (guarded by asmMu) belongs to the event loop goroutine.
+// sensor is the running sensor's state. Everything but the channels
+// belongs to the event loop goroutine (handoff.go says how records reach
+// it).
 type sensor struct {
 	cfg    Config
 	log    *slog.Logger
@@ -83,10 +84,9 @@ type sensor struct {
 	sess   *audit.Session
 	lis    *procfs.Listener
 
-	asmMu sync.Mutex
-	asm   *audit.Assembler
-
-	auditCh chan audit.Event
+	asm     *audit.Assembler
+	emit    func(audit.Event) // s.emitAudit
+	handoff handoff
 	procCh  chan procfs.Event
 
 	probe      string // argv[1] of the readiness probe
@@ -125,10 +125,11 @@ func newSensor(cfg Config) (*sensor, error) {
 	s := &sensor{
 		cfg: cfg, log: cfg.Logger, fs: fs, host: host, bootID: bootID, tree: tree, engine: engine,
 		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
-		auditCh: make(chan audit.Event, 4096),
+		handoff: newHandoff(handoffBatches),
 		procCh:  make(chan procfs.Event, 16384),
 		ready:   make(chan struct{}),
 	}
+	s.emit = s.emitAudit
 	s.res = &resolver{tree: tree, readProc: s.readProc, nextProcEvent: s.nextProcEvent, wait: cfg.ParentWait}
 	return s, nil
 }
@@ -169,7 +170,7 @@ func (s *sensor) run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		errc <- s.sess.Run(ctx, func(r audit.Record) { s.push(ctx, r) })
+		errc <- s.sess.RunBatches(ctx, func(recs []audit.Record) { s.push(ctx, recs) })
 	}()
 	defer wg.Wait()
 	defer cancel()
@@ -192,13 +193,12 @@ func (s *sensor) run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-		case ev := <-s.auditCh:
-			s.drainProcEvents()
-			s.handleAudit(ev)
+		case b := <-s.handoff.full:
+			s.handleBatch(b)
 		case ev := <-s.procCh:
 			s.applyProcEvent(ev)
 		case now := <-tick.C:
-			s.flushAssembler(ctx, now)
+			s.flushAssembler(now)
 			s.engine.Expire(now)
 			if err := s.repairAudit(); err != nil {
 				return err
@@ -206,33 +206,6 @@ func (s *sensor) run(ctx context.Context) error {
 		case <-health.C:
 			s.logHealth()
 		}
-	}
-}
-
-// push feeds one record to the assembler; completed events go to the loop.
-// It runs on the audit goroutine.
-func (s *sensor) push(ctx context.Context, r audit.Record) {
-	s.asmMu.Lock()
-	err := s.asm.Push(r, func(ev audit.Event) {
-		select {
-		case s.auditCh <- ev:
-		case <-ctx.Done():
-		}
-	})
-	s.asmMu.Unlock()
-	if err != nil {
-		s.log.Warn("audit record refused", "type", r.Type, "err", err.Error())
-	}
-}
-
-// flushAssembler ends events whose EOE record never came.
-func (s *sensor) flushAssembler(ctx context.Context, now time.Time) {
-	var evs []audit.Event
-	s.asmMu.Lock()
-	s.asm.Flush(now, func(ev audit.Event) { evs = append(evs, ev) })
-	s.asmMu.Unlock()
-	for _, ev := range evs {
-		s.handleAudit(ev)
 	}
 }
 
