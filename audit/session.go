@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +19,12 @@ import (
 // the kernel may queue for us before it drops them (the boot default, 64, is
 // gone in one apt run).
 const DefaultBacklogLimit = 8192
+
+// DefaultBacklogWait bounds how long an audited syscall waits for room in
+// a full backlog before its record is dropped. A wait makes a flood slow
+// its own makers instead of blinding the sensor (README, "Cost and
+// losses"); the bound keeps a stuck sensor from stalling the host for long.
+const DefaultBacklogWait = time.Second
 
 // Config configures Open. The zero value is usable.
 type Config struct {
@@ -29,6 +36,11 @@ type Config struct {
 	// ReceiveBuffer is the data socket's receive buffer in bytes; default
 	// DefaultReceiveBuffer.
 	ReceiveBuffer int
+	// BacklogWait is the kernel's backlog_wait_time: how long an audited
+	// syscall may wait while the backlog is full. Zero means
+	// DefaultBacklogWait; negative means no wait (records are dropped and
+	// counted in Status.Lost).
+	BacklogWait time.Duration
 	// Features overrides kernel feature detection (tests, odd kernels).
 	Features *Features
 	// Logger gets one line per skipped rule and setup notes; default
@@ -174,10 +186,13 @@ func (s *Session) setup(cfg Config, self uint32, wires [][]byte) error {
 		}
 		s.changedBacklog = true
 	}
-	// With a wait time of 0 a full backlog drops records (counted in Lost)
-	// instead of stalling every audited syscall for up to 60 s.
-	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
-		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime}, "backlog wait time"); err != nil {
+	// The kernel's default (60 s) would stall every audited syscall for a
+	// minute per record behind a stuck reader; 0 drops records under any
+	// flood. The sensor never waits itself (kernel/audit.c audit_log_start
+	// exempts the audit PID), and a waiting syscall goes on as soon as the
+	// sensor has read enough to make room.
+	if wait := backlogWaitJiffies(cfg.BacklogWait); st.HasBacklogWaitTime() && st.BacklogWaitTime != wait {
+		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime, BacklogWaitTime: wait}, "backlog wait time"); err != nil {
 			return err
 		}
 		s.changedWait = true
@@ -196,6 +211,17 @@ func (s *Session) setup(cfg Config, self uint32, wires [][]byte) error {
 		s.changedEnabled = true
 	}
 	return nil
+}
+
+// backlogWaitJiffies turns Config.BacklogWait into the kernel's unit.
+func backlogWaitJiffies(d time.Duration) uint32 {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
+		d = DefaultBacklogWait
+	}
+	return jiffies(d, kernelHZ("/boot"))
 }
 
 // teardown undoes what setup did, in reverse, and carries on past errors.

@@ -17,6 +17,10 @@ type Config struct {
 	BacklogLimit uint32
 	// ReceiveBuffer is the audit data socket's receive buffer in bytes.
 	ReceiveBuffer int
+	// BacklogWait bounds how long an audited syscall waits on a full
+	// kernel backlog (default audit.DefaultBacklogWait); negative means no
+	// wait: records are dropped (and counted) instead.
+	BacklogWait time.Duration
 	// ParentWait bounds how long an audit event waits for a fork event from
 	// the proc connector when its process or parent is unknown (default 50ms).
 	ParentWait time.Duration

@@ -49,6 +49,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Key:           cfg.AuditKey,
 		BacklogLimit:  cfg.BacklogLimit,
 		ReceiveBuffer: cfg.ReceiveBuffer,
+		BacklogWait:   cfg.BacklogWait,
 		Logger:        log,
 	})
 	if err != nil {

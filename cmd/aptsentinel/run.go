@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/sensor"
 )
 
@@ -26,6 +27,7 @@ type runOptions struct {
 	backlogLimit  uint
 	receiveBufMiB int
 	parentWait    time.Duration
+	backlogWait   time.Duration
 }
 
 const runUsage = `Usage: aptsentinel run [flags]
@@ -59,6 +61,8 @@ func runFlags(stderr io.Writer) *runOptions {
 	f.IntVar(&o.receiveBufMiB, "receive-buffer-mib", 8, "receive buffer of the audit socket, in MiB (1-1024)")
 	f.DurationVar(&o.parentWait, "parent-wait", 50*time.Millisecond,
 		"how long an event may wait for the fork event of its parent (0-1s)")
+	f.DurationVar(&o.backlogWait, "backlog-wait", audit.DefaultBacklogWait,
+		"longest an audited syscall waits for room in a full kernel backlog before its record is dropped (0 drops at once; 0-10s)")
 	f.Usage = func() { o.usage(stderr) }
 	return o
 }
@@ -102,6 +106,8 @@ func (o *runOptions) parse(args []string) error {
 		return usageError{fmt.Sprintf("--receive-buffer-mib %d: want 1 to 1024", o.receiveBufMiB)}
 	case o.parentWait < 0 || o.parentWait > time.Second:
 		return usageError{fmt.Sprintf("--parent-wait %s: want 0 to 1s", o.parentWait)}
+	case o.backlogWait < 0 || o.backlogWait > 10*time.Second:
+		return usageError{fmt.Sprintf("--backlog-wait %s: want 0 to 10s", o.backlogWait)}
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return usageError{err.Error()}
@@ -147,6 +153,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		BacklogLimit:  uint32(o.backlogLimit),
 		ReceiveBuffer: o.receiveBufMiB << 20,
 		ParentWait:    o.parentWait,
+		BacklogWait:   noWaitIsNegative(o.backlogWait),
 		Version:       version,
 	}
 	err = sensor.Run(ctx, cfg)
@@ -155,4 +162,13 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "aptsentinel run: %v\n", err)
 	}
 	return exitCode(err)
+}
+
+// noWaitIsNegative maps --backlog-wait 0 (drop at once) to the negative
+// sensor.Config.BacklogWait that means it (zero there is the default).
+func noWaitIsNegative(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
