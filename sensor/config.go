@@ -29,6 +29,10 @@ type Config struct {
 	ProcRoot, HostRoot string
 	// Version is the sensor's version, written in the start log.
 	Version string
+	// OnLoss, when set, gets every LossReport (on the event loop: it must
+	// not block): at most one a minute while losses go on, and the final
+	// one at stop. The reports are logged either way.
+	OnLoss func(LossReport)
 	// ReadyTimeout bounds the wait for the first audit event at start
 	// (default 5s): a sensor whose events do not flow must not say ready.
 	ReadyTimeout time.Duration

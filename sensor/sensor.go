@@ -66,8 +66,12 @@ func Run(ctx context.Context, cfg Config) error {
 	// Records lost before the sensor started are not its losses.
 	if lost, err := sess.Lost(); err == nil {
 		s.lossesSeen.KernelLost = uint64(lost)
+		s.kernelLost = uint64(lost)
 	}
-	return s.run(ctx)
+	s.losses = newLossTracker(time.Now(), s.readLosses())
+	err = s.run(ctx)
+	s.finalLosses(time.Now())
+	return err
 }
 
 // sensor is the running sensor's state. Everything but the channels
@@ -95,6 +99,8 @@ type sensor struct {
 	counts     counts
 	lastLog    counts
 	lossesSeen losses // at the last health record
+	losses     *lossTracker
+	kernelLost uint64 // the kernel's lost counter, widened to 64 bits
 }
 
 // counts are the sensor's own counters, logged when they move.
@@ -201,6 +207,7 @@ func (s *sensor) run(ctx context.Context) error {
 		case now := <-tick.C:
 			s.flushAssembler(now)
 			s.engine.Expire(now)
+			s.checkLosses(now)
 			if err := s.repairAudit(); err != nil {
 				return err
 			}
