@@ -21,10 +21,11 @@ type coexist struct {
 
 	dd *deduper
 
-	deliverMu sync.Mutex // guards serials, ccol; calls to the record callback
-	serials   serialTracker
-	ccol      *configCollector
-	judgeFrom time.Time // config changes before this are Open's own
+	deliverMu     sync.Mutex // guards serials, ccol, dedupeScratch; calls to the record callback
+	dedupeScratch []Record   // the records of a batch that pass the deduper
+	serials       serialTracker
+	ccol          *configCollector
+	judgeFrom     time.Time // config changes before this are Open's own
 
 	onTamper    func(Tamper)
 	pending     []Tamper                     // found in the current CONFIG_CHANGE group
@@ -152,23 +153,34 @@ func (s *Session) Coverage() []NeedCoverage {
 	return slices.Clone(s.coverage)
 }
 
-// deliver hands one record from socket src on: once (around a switch both
+// deliver hands a batch of records from socket src on, each once (around a switch both
 // sockets carry it), after the serial and CONFIG_CHANGE bookkeeping.
-func (s *Session) deliver(src int, r Record, fn func(Record)) {
-	if s.dd.until.Load() != 0 && !s.dd.pass(src, r, time.Now()) {
-		return
-	}
+func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
+	now := time.Now()
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
-	if n, ok := serialOf(r.Data); ok {
-		s.serials.see(n)
+	if s.dd.until.Load() != 0 {
+		kept := s.dedupeScratch[:0]
+		for _, r := range recs {
+			if s.dd.pass(src, r, now) {
+				kept = append(kept, r)
+			}
+		}
+		s.dedupeScratch, recs = kept, kept
 	}
-	if r.Type == TypeConfig || len(s.ccol.open) > 0 {
-		if err := s.ccol.push(r, time.Now(), s.judge); err != nil {
-			s.log.Warn("audit CONFIG_CHANGE record not understood", "err", err.Error())
+	for _, r := range recs {
+		if n, ok := serialOf(r.Data); ok {
+			s.serials.see(n)
+		}
+		if r.Type == TypeConfig || len(s.ccol.open) > 0 {
+			if err := s.ccol.push(r, now, s.judge); err != nil {
+				s.log.Warn("audit CONFIG_CHANGE record not understood", "err", err.Error())
+			}
 		}
 	}
-	fn(r)
+	if len(recs) > 0 {
+		fn(recs)
+	}
 }
 
 // judge looks at one configuration change. Called with deliverMu held.

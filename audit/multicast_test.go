@@ -126,9 +126,10 @@ func BenchmarkDeliverIdle(b *testing.B) {
 	r := Record{Type: TypeSyscall, Data: []byte("audit(1795659700.760:1461): arch=c000003e syscall=59 success=yes exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=1 pid=2 auid=0 uid=0")}
 	b.ReportAllocs()
 	n := 0
+	batch := []Record{r}
 	for i := 0; i < b.N; i++ {
-		r.Data = fmt.Appendf(r.Data[:0], "audit(1795659700.760:%d): arch=c000003e syscall=59", i)
-		s.deliver(0, r, func(Record) { n++ })
+		batch[0].Data = fmt.Appendf(batch[0].Data[:0], "audit(1795659700.760:%d): arch=c000003e syscall=59", i)
+		s.deliver(0, batch, func(recs []Record) { n += len(recs) })
 	}
 	if n != b.N {
 		b.Fatalf("delivered %d of %d", n, b.N)

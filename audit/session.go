@@ -20,6 +20,12 @@ import (
 // gone in one apt run).
 const DefaultBacklogLimit = 8192
 
+// DefaultBacklogWait bounds how long an audited syscall waits for room in
+// a full backlog before its record is dropped. A wait makes a flood slow
+// its own makers instead of blinding the sensor (README, "Cost and
+// losses"); the bound keeps a stuck sensor from stalling the host for long.
+const DefaultBacklogWait = time.Second
+
 // Config configures Open. The zero value is usable.
 type Config struct {
 	// Key tags every installed rule; default DefaultKey.
@@ -30,6 +36,11 @@ type Config struct {
 	// ReceiveBuffer is the data socket's receive buffer in bytes; default
 	// DefaultReceiveBuffer.
 	ReceiveBuffer int
+	// BacklogWait is the kernel's backlog_wait_time: how long an audited
+	// syscall may wait while the backlog is full. Zero means
+	// DefaultBacklogWait; negative means no wait (records are dropped and
+	// counted in Status.Lost).
+	BacklogWait time.Duration
 	// Features overrides kernel feature detection (tests, odd kernels).
 	Features *Features
 	// Logger gets one line per skipped rule and setup notes; default
@@ -277,10 +288,13 @@ func (s *Session) raiseBacklog(st Status, limit uint32) error {
 		}
 		s.changedBacklog = true
 	}
-	// With a wait time of 0 a full backlog drops records (counted in Lost)
-	// instead of stalling every audited syscall for up to 60 s.
-	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
-		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime}, "backlog wait time"); err != nil {
+	// The kernel's default (60 s) would stall every audited syscall for a
+	// minute per record behind a stuck reader; 0 drops records under any
+	// flood. The sensor never waits itself (kernel/audit.c audit_log_start
+	// exempts the audit PID), and a waiting syscall goes on as soon as the
+	// sensor has read enough to make room.
+	if wait := backlogWaitJiffies(s.cfg.BacklogWait); st.HasBacklogWaitTime() && st.BacklogWaitTime != wait {
+		if err := s.ctl.set(Status{Mask: statusBacklogWaitTime, BacklogWaitTime: wait}, "backlog wait time"); err != nil {
 			return err
 		}
 		if !s.changedWait {
@@ -289,6 +303,17 @@ func (s *Session) raiseBacklog(st Status, limit uint32) error {
 		s.changedWait = true
 	}
 	return nil
+}
+
+// backlogWaitJiffies turns Config.BacklogWait into the kernel's unit.
+func backlogWaitJiffies(d time.Duration) uint32 {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
+		d = DefaultBacklogWait
+	}
+	return jiffies(d, kernelHZ("/boot"))
 }
 
 // teardown undoes what setup did, in reverse, and carries on past errors.
@@ -333,6 +358,18 @@ func (s *Session) teardown() error {
 // and is valid only during the call: fn copies what it keeps. Calls to fn
 // do not overlap. Run is not reentrant; call it from one goroutine.
 func (s *Session) Run(ctx context.Context, fn func(Record)) error {
+	return s.RunBatches(ctx, func(recs []Record) {
+		for _, r := range recs {
+			fn(r)
+		}
+	})
+}
+
+// RunBatches is Run handing over, in one call, the records the socket held
+// at once (up to 64, read with one recvmmsg): a consumer that passes them
+// to another goroutine pays one hand-off per batch, not one per record.
+// The slice and the records' Data are valid only during the call.
+func (s *Session) RunBatches(ctx context.Context, fn func([]Record)) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if s.closing.Load() {
@@ -350,7 +387,7 @@ func (s *Session) Run(ctx context.Context, fn func(Record)) error {
 	errc := make(chan error, len(socks))
 	for i, st := range socks {
 		src := i
-		go func() { errc <- st.run(ctx, func(r Record) { s.deliver(src, r, fn) }) }()
+		go func() { errc <- st.run(ctx, func(recs []Record) { s.deliver(src, recs, fn) }) }()
 	}
 	err := <-errc
 	cancel()

@@ -193,8 +193,8 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 		t.Errorf("status after Open: pid %d enabled %d backlog %d; want pid %d enabled 1 backlog >= %d",
 			st.PID, st.Enabled, st.BacklogLimit, os.Getpid(), DefaultBacklogLimit)
 	}
-	if st.HasBacklogWaitTime() && st.BacklogWaitTime != 0 {
-		t.Errorf("backlog_wait_time %d after Open, want 0", st.BacklogWaitTime)
+	if want := backlogWaitJiffies(0); st.HasBacklogWaitTime() && st.BacklogWaitTime != want {
+		t.Errorf("backlog_wait_time %d after Open, want %d (DefaultBacklogWait)", st.BacklogWaitTime, want)
 	}
 
 	all, err := ListRules()

@@ -105,3 +105,56 @@ func BenchmarkStreamReceive(b *testing.B) {
 		done += n
 	}
 }
+
+// TestStreamBatchDropsForgedRecords is TestStreamDropsForgedRecords for the
+// batched read: every forged datagram of a batch is counted, none delivered.
+func TestStreamBatchDropsForgedRecords(t *testing.T) {
+	s, forger := forgeryPair(t)
+	for range 3 {
+		if err := forger([]byte("audit(1.0:1): arch=c000003e syscall=59 success=yes")); err != nil {
+			t.Skipf("cannot unicast between netlink audit sockets here: %v", err)
+		}
+	}
+	s.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for s.stats().Foreign < 3 {
+		recs, err := s.receiveBatch()
+		if err != nil {
+			t.Fatalf("after %d foreign: %v", s.stats().Foreign, err)
+		}
+		if len(recs) != 0 {
+			t.Fatalf("%d forged datagrams delivered", len(recs))
+		}
+	}
+	if st := s.stats(); st.Foreign != 3 || st.Messages != 0 {
+		t.Errorf("stats %+v, want 3 foreign and no message", st)
+	}
+}
+
+// BenchmarkStreamReceiveBatch is BenchmarkStreamReceive with the batched
+// read (recvmmsg of up to 64 datagrams): the cost per datagram when they
+// are queued.
+func BenchmarkStreamReceiveBatch(b *testing.B) {
+	s, forger := forgeryPair(b)
+	payload := make([]byte, 400)
+	const batch = 256
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	b.StopTimer()
+	for done := 0; done < b.N; {
+		n := min(batch, b.N-done)
+		for range n {
+			if err := forger(payload); err != nil {
+				b.Skipf("send: %v", err)
+			}
+		}
+		want := s.stats().Foreign + uint64(n)
+		b.StartTimer()
+		for s.stats().Foreign < want {
+			if _, err := s.receiveBatch(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		done += n
+	}
+}

@@ -36,6 +36,10 @@ type Config struct {
 	BacklogLimit uint32
 	// ReceiveBuffer is the audit data socket's receive buffer in bytes.
 	ReceiveBuffer int
+	// BacklogWait bounds how long an audited syscall waits on a full
+	// kernel backlog (default audit.DefaultBacklogWait); negative means no
+	// wait: records are dropped (and counted) instead.
+	BacklogWait time.Duration
 	// ParentWait bounds how long an audit event whose process is unknown is
 	// held for its fork event from the proc connector (default 50ms); the
 	// event loop itself never waits.
@@ -54,6 +58,10 @@ type Config struct {
 	// in without touching audit, keeping the pending sequences of rules that
 	// did not change. Nil: no reloads.
 	Reload <-chan []*rules.Rule
+	// OnLoss, when set, gets every LossReport (on the event loop: it must
+	// not block): at most one a minute while losses go on, and the final
+	// one at stop. The reports are logged either way.
+	OnLoss func(LossReport)
 	// ReadyTimeout bounds the wait for the first audit event at start
 	// (default 5s): a sensor whose events do not flow must not say ready.
 	ReadyTimeout time.Duration

@@ -55,9 +55,7 @@ func (s *sensor) logHealth() {
 		lost = uint32(s.lossesSeen.KernelLost)
 	}
 	st, ls, es := s.sess.Stats(), s.lis.Stats(), s.engine.Stats()
-	s.asmMu.Lock()
 	as := s.asm.Stats()
-	s.asmMu.Unlock()
 	now := losses{
 		KernelLost:         kernelLostSince(s.lossesSeen.KernelLost, lost),
 		SocketOverruns:     st.ENOBUFS,

@@ -41,8 +41,10 @@ func benchSensor(tb testing.TB) *sensor {
 		fs:   fs,
 		host: Host{ID: "3d1219c7c4c5404aaa1f6d2a48adfda4", Name: "bench"},
 		tree: tree, engine: engine,
-		asm: audit.NewAssembler(audit.AssemblerConfig{}),
+		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
+		handoff: newHandoff(handoffBatches),
 	}
+	s.emit = s.emitAudit
 	s.res = newResolver(tree, 50*time.Millisecond)
 	s.res.readProc = func(int) (*Proc, bool) { return nil, false }
 	s.res.readStart = func(int) (uint64, bool) { return 0, false }

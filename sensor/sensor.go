@@ -50,6 +50,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Key:           cfg.AuditKey,
 		BacklogLimit:  cfg.BacklogLimit,
 		ReceiveBuffer: cfg.ReceiveBuffer,
+		BacklogWait:   cfg.BacklogWait,
 		Logger:        log,
 	})
 	if err != nil {
@@ -70,12 +71,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if lost, err := sess.Lost(); err == nil {
 		s.lossesSeen.KernelLost = uint64(lost)
 		s.kernelLostAtStart = uint64(lost)
+		s.kernelLost = uint64(lost)
 	}
-	return s.run(ctx)
+	s.losses = newLossTracker(time.Now(), s.readLosses())
+	err = s.run(ctx)
+	s.finalLosses(time.Now())
+	return err
 }
 
-// sensor is the running sensor's state. Everything but the channels and
-// the assembler (guarded by asmMu) belongs to the event loop goroutine.
+// sensor is the running sensor's state. Everything but the channels
+// belongs to the event loop goroutine (handoff.go says how records reach
+// it).
 type sensor struct {
 	cfg    Config
 	log    *slog.Logger
@@ -88,10 +94,9 @@ type sensor struct {
 	sess   *audit.Session
 	lis    *procfs.Listener
 
-	asmMu sync.Mutex
-	asm   *audit.Assembler
-
-	auditCh chan audit.Event
+	asm     *audit.Assembler
+	emit    func(audit.Event) // s.emitAudit
+	handoff handoff
 	procCh  chan procfs.Event
 
 	// daemons recognises auditd's exec; started, gapsSeen and statusAt
@@ -109,6 +114,8 @@ type sensor struct {
 	lossesSeen losses // at the last health record
 	// notifyFailing: the last sd_notify failed (notify.go).
 	notifyFailing bool
+	losses        *lossTracker
+	kernelLost    uint64 // the kernel's lost counter, widened to 64 bits
 }
 
 // counts are the sensor's own counters, logged when they move.
@@ -147,10 +154,11 @@ func newSensor(cfg Config) (*sensor, error) {
 		cfg: cfg, log: cfg.Logger, fs: fs, host: host, bootID: bootID, tree: tree, engine: engine,
 		started: time.Now(),
 		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
-		auditCh: make(chan audit.Event, 4096),
+		handoff: newHandoff(handoffBatches),
 		procCh:  make(chan procfs.Event, 16384),
 		ready:   make(chan struct{}),
 	}
+	s.emit = s.emitAudit
 	s.res = newResolver(tree, cfg.ParentWait)
 	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
 	return s, nil
@@ -199,7 +207,7 @@ func (s *sensor) run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		errc <- s.sess.Run(ctx, func(r audit.Record) { s.push(ctx, r) })
+		errc <- s.sess.RunBatches(ctx, func(recs []audit.Record) { s.push(ctx, recs) })
 	}()
 	defer wg.Wait()
 	defer cancel()
@@ -232,9 +240,8 @@ func (s *sensor) run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-		case ev := <-s.auditCh:
-			s.drainProcEvents()
-			s.handleAudit(ev)
+		case b := <-s.handoff.full:
+			s.handleBatch(b)
 		case ev := <-s.procCh:
 			s.applyProcEvent(ev)
 		case now := <-held.C:
@@ -242,8 +249,9 @@ func (s *sensor) run(ctx context.Context) error {
 			s.drainProcEvents()
 			s.res.expire(now)
 		case now := <-tick.C:
-			s.flushAssembler(ctx, now)
+			s.flushAssembler(now)
 			s.engine.Expire(now)
+			s.checkLosses(now)
 			if err := s.repairAudit(); err != nil {
 				return err
 			}
@@ -254,33 +262,6 @@ func (s *sensor) run(ctx context.Context) error {
 		case rs := <-s.cfg.Reload:
 			s.reloadRules(rs)
 		}
-	}
-}
-
-// push feeds one record to the assembler; completed events go to the loop.
-// It runs on the audit goroutine.
-func (s *sensor) push(ctx context.Context, r audit.Record) {
-	s.asmMu.Lock()
-	err := s.asm.Push(r, func(ev audit.Event) {
-		select {
-		case s.auditCh <- ev:
-		case <-ctx.Done():
-		}
-	})
-	s.asmMu.Unlock()
-	if err != nil {
-		s.log.Warn("audit record refused", "type", r.Type, "err", err.Error())
-	}
-}
-
-// flushAssembler ends events whose EOE record never came.
-func (s *sensor) flushAssembler(ctx context.Context, now time.Time) {
-	var evs []audit.Event
-	s.asmMu.Lock()
-	s.asm.Flush(now, func(ev audit.Event) { evs = append(evs, ev) })
-	s.asmMu.Unlock()
-	for _, ev := range evs {
-		s.handleAudit(ev)
 	}
 }
 

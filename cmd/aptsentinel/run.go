@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/alert"
+	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/rules"
 	"github.com/aptsentinel/aptsentinel/sensor"
 )
@@ -32,6 +33,7 @@ type runOptions struct {
 	parentWait    time.Duration
 	rulesDir      string
 	lateness      time.Duration
+	backlogWait   time.Duration
 }
 
 const runUsage = `Usage: aptsentinel run [flags]
@@ -72,6 +74,8 @@ func runFlags(stderr io.Writer) *runOptions {
 	f.StringVar(&o.rulesDir, "rules-dir", rules.LocalDir, "directory of the admins' rule files, disables and exceptions (*.toml)")
 	f.DurationVar(&o.lateness, "lateness", rules.DefaultLateness,
 		"how long a pending sequence waits for events stamped inside its window that arrive late (0-1h)")
+	f.DurationVar(&o.backlogWait, "backlog-wait", audit.DefaultBacklogWait,
+		"longest an audited syscall waits for room in a full kernel backlog before its record is dropped (0 drops at once; 0-10s)")
 	f.Usage = func() { o.usage(stderr) }
 	return o
 }
@@ -117,6 +121,8 @@ func (o *runOptions) parse(args []string) error {
 		return usageError{fmt.Sprintf("--parent-wait %s: want 0 to 1s", o.parentWait)}
 	case o.lateness < 0 || o.lateness > time.Hour:
 		return usageError{fmt.Sprintf("--lateness %s: want 0 to 1h", o.lateness)}
+	case o.backlogWait < 0 || o.backlogWait > 10*time.Second:
+		return usageError{fmt.Sprintf("--backlog-wait %s: want 0 to 10s", o.backlogWait)}
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return usageError{err.Error()}
@@ -186,6 +192,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		BacklogLimit:  uint32(o.backlogLimit),
 		ReceiveBuffer: o.receiveBufMiB << 20,
 		ParentWait:    o.parentWait,
+		BacklogWait:   noWaitIsNegative(o.backlogWait),
 		Version:       version,
 	}
 	defer setupNotify(&cfg, log)()
@@ -231,4 +238,13 @@ func reloadOnHangup(ctx context.Context, log *slog.Logger, cfg rules.LoadConfig,
 			return
 		}
 	}
+}
+
+// noWaitIsNegative maps --backlog-wait 0 (drop at once) to the negative
+// sensor.Config.BacklogWait that means it (zero there is the default).
+func noWaitIsNegative(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

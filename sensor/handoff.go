@@ -1,0 +1,107 @@
+package sensor
+
+import (
+	"context"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+)
+
+// The audit goroutine reads the data socket; the event loop owns
+// everything else, the assembler included. Between them travel batches of
+// raw records (what one read of the socket returned, copied out of its
+// buffers), from a fixed set that goes round: the loop hands each batch
+// back once its records are assembled. Neither side ever holds anything
+// while it waits on the other, so a full hand-off cannot stall the loop's
+// tick, and one wake-up of the loop carries up to 64 records, not one
+// event.
+const (
+	// handoffBatches bounds the records in flight between the two
+	// goroutines (64 batches of up to 64 records); beyond it the audit
+	// goroutine waits and records wait in the socket's receive buffer.
+	handoffBatches = 64
+	// keepBatchBytes is the largest buffer a returned batch keeps; a
+	// batch of long EXECVE records gives a larger one back to the GC.
+	keepBatchBytes = 256 << 10
+)
+
+// recordBatch is records copied out of the socket's receive buffers.
+type recordBatch struct {
+	recs []audit.Record
+	data []byte
+}
+
+// fill copies recs into b; b.recs point into b.data.
+func (b *recordBatch) fill(recs []audit.Record) {
+	n := 0
+	for _, r := range recs {
+		n += len(r.Data)
+	}
+	if cap(b.data) < n {
+		b.data = make([]byte, 0, n)
+	}
+	b.data, b.recs = b.data[:0], b.recs[:0]
+	for _, r := range recs {
+		start := len(b.data)
+		b.data = append(b.data, r.Data...)
+		b.recs = append(b.recs, audit.Record{Type: r.Type, Data: b.data[start:len(b.data):len(b.data)]})
+	}
+}
+
+// handoff is the channel pair between the audit goroutine and the loop.
+type handoff struct {
+	full chan *recordBatch // to the loop
+	free chan *recordBatch // back to the audit goroutine
+}
+
+func newHandoff(batches int) handoff {
+	h := handoff{full: make(chan *recordBatch, batches), free: make(chan *recordBatch, batches)}
+	for range batches {
+		h.free <- &recordBatch{}
+	}
+	return h
+}
+
+// push is the audit goroutine's only entry into the sensor: it copies the
+// records of one socket read into a free batch and queues it for the event
+// loop. It waits (holding nothing) while every batch is in flight, and
+// returns at once when ctx is done. The records are not used after it
+// returns.
+func (s *sensor) push(ctx context.Context, recs []audit.Record) {
+	var b *recordBatch
+	select {
+	case b = <-s.handoff.free:
+	case <-ctx.Done():
+		return
+	}
+	b.fill(recs)
+	// full has room for every batch there is: this never waits.
+	s.handoff.full <- b
+}
+
+// handleBatch assembles a batch's records on the event loop and handles
+// every event they complete, then returns the batch.
+func (s *sensor) handleBatch(b *recordBatch) {
+	for _, r := range b.recs {
+		if err := s.asm.Push(r, s.emit); err != nil {
+			s.log.Warn("audit record refused", "type", r.Type, "err", err.Error())
+		}
+	}
+	if cap(b.data) > keepBatchBytes {
+		b.data = nil
+	}
+	b.recs = b.recs[:0]
+	s.handoff.free <- b // free has room for every batch there is
+}
+
+// emitAudit handles one assembled event (s.emit is it, bound once so the
+// per-record path does not allocate a method value).
+func (s *sensor) emitAudit(ev audit.Event) {
+	s.drainProcEvents()
+	s.handleAudit(ev)
+}
+
+// flushAssembler ends events whose EOE record never came.
+func (s *sensor) flushAssembler(now time.Time) {
+	s.asm.Flush(now, s.emit)
+}

@@ -1,0 +1,188 @@
+package sensor
+
+import (
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/procfs"
+)
+
+// LossRuleID and LossRuleName name the sensor's own rule for lost events
+// (DESIGN.md, the APT rule family): the alert built from a LossReport
+// carries them.
+const (
+	LossRuleID   = "451de76b-3bbf-44ab-a70f-2f005b703327"
+	LossRuleName = "Sensor lost kernel audit events"
+)
+
+// lossReportEvery is the least time between two loss reports while losses
+// go on (the first comes at once).
+const lossReportEvery = time.Minute
+
+// LossReport says what the sensor lost between Start and End: every
+// counter of events that never reached it. While losses go on there is at
+// most one report a minute, each with the increases since the one before;
+// the last (Final) totals the whole run, losses or not.
+type LossReport struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Final bool      `json:"final"`
+	// KernelLost is the kernel's count of records it dropped (audit
+	// status "lost": backlog full, rate limit, no memory).
+	KernelLost LossCount `json:"kernel_lost"`
+	// SerialGaps is audit event serials that never arrived (lost on the
+	// way, or dropped by the kernel: it overlaps KernelLost).
+	SerialGaps LossCount `json:"serial_gaps"`
+	// SocketOverruns is receive-queue overflows of the audit data socket
+	// (ENOBUFS), and datagrams cut because they did not fit a read slot.
+	SocketOverruns LossCount `json:"socket_overruns"`
+	// ConnectorOverruns is overflows of the proc connector socket: fork,
+	// exec and exit events lost.
+	ConnectorOverruns LossCount `json:"connector_overruns"`
+}
+
+// LossCount is one counter: Count is nil when it cannot be known, and
+// Reason says why.
+type LossCount struct {
+	Count  *uint64 `json:"count"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// Any reports whether any known count is above zero.
+func (r LossReport) Any() bool {
+	for _, c := range []LossCount{r.KernelLost, r.SerialGaps, r.SocketOverruns, r.ConnectorOverruns} {
+		if c.Count != nil && *c.Count > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// lossCounters is a reading of the cumulative counters a LossReport is
+// made of; kernelErr is set when the kernel's counter could not be read.
+type lossCounters struct {
+	kernelLost, serialGaps, socketOverruns, connectorOverruns uint64
+	kernelErr                                                 error
+}
+
+func readLossCounters(kernelLost uint64, kernelErr error, st audit.StreamStats, ls procfs.ListenerStats) lossCounters {
+	return lossCounters{
+		kernelLost:        kernelLost,
+		kernelErr:         kernelErr,
+		serialGaps:        st.SerialGaps,
+		socketOverruns:    st.ENOBUFS + st.Truncated,
+		connectorOverruns: ls.Overruns,
+	}
+}
+
+// lossTracker turns readings of the counters into LossReports, at most one
+// per lossReportEvery while losses go on.
+type lossTracker struct {
+	started    time.Time
+	first      lossCounters // at start: the totals are counted from it
+	reported   lossCounters // at the last report
+	lastCheck  time.Time
+	lastReport time.Time
+	// since is when the losses not yet reported began (the check before
+	// the first increase); zero when there are none.
+	since time.Time
+}
+
+func newLossTracker(now time.Time, c lossCounters) *lossTracker {
+	return &lossTracker{started: now, first: c, reported: c, lastCheck: now}
+}
+
+// check takes a reading at now and returns a report when one is due.
+func (t *lossTracker) check(now time.Time, c lossCounters) (LossReport, bool) {
+	prevCheck := t.lastCheck
+	t.lastCheck = now
+	if c.kernelErr != nil {
+		// Keep the last known value; the report says the count is unknown.
+		c.kernelLost = t.reported.kernelLost
+	}
+	if c == t.reported || (c.kernelErr != nil && c.serialGaps == t.reported.serialGaps &&
+		c.socketOverruns == t.reported.socketOverruns && c.connectorOverruns == t.reported.connectorOverruns) {
+		return LossReport{}, false
+	}
+	if t.since.IsZero() {
+		t.since = prevCheck
+	}
+	if !t.lastReport.IsZero() && now.Sub(t.lastReport) < lossReportEvery {
+		return LossReport{}, false
+	}
+	r := makeReport(t.since, now, t.reported, c)
+	t.reported, t.lastReport, t.since = c, now, time.Time{}
+	return r, r.Any() || c.kernelErr != nil
+}
+
+// final is the stop record's report: totals since start.
+func (t *lossTracker) final(now time.Time, c lossCounters) LossReport {
+	if c.kernelErr != nil {
+		c.kernelLost = t.reported.kernelLost
+	}
+	r := makeReport(t.started, now, t.first, c)
+	r.Final = true
+	return r
+}
+
+func makeReport(start, end time.Time, from, to lossCounters) LossReport {
+	r := LossReport{
+		Start:             start,
+		End:               end,
+		KernelLost:        known(to.kernelLost - from.kernelLost),
+		SerialGaps:        known(to.serialGaps - from.serialGaps),
+		SocketOverruns:    known(to.socketOverruns - from.socketOverruns),
+		ConnectorOverruns: known(to.connectorOverruns - from.connectorOverruns),
+	}
+	if to.kernelErr != nil {
+		r.KernelLost = LossCount{Reason: "reading the kernel's audit status failed: " + to.kernelErr.Error()}
+	}
+	return r
+}
+
+func known(n uint64) LossCount { return LossCount{Count: &n} }
+
+// readLosses reads every loss counter now. The kernel's 32-bit counter is
+// widened against the last reading (s.kernelLost, which starts at the
+// value found at start).
+func (s *sensor) readLosses() lossCounters {
+	lost, err := s.sess.Lost()
+	if err == nil {
+		s.kernelLost = kernelLostSince(s.kernelLost, lost)
+	}
+	return readLossCounters(s.kernelLost, err, s.sess.Stats(), s.lis.Stats())
+}
+
+// checkLosses reports losses when a report is due: logged at warn level
+// with the loss rule's id, and handed to Config.OnLoss.
+func (s *sensor) checkLosses(now time.Time) {
+	c := s.readLosses()
+	if r, due := s.losses.check(now, c); due {
+		s.reportLoss(r)
+	}
+}
+
+// finalLosses reports the totals of the run; it is the stop record.
+func (s *sensor) finalLosses(now time.Time) {
+	r := s.losses.final(now, s.readLosses())
+	s.reportLoss(r)
+}
+
+func (s *sensor) reportLoss(r LossReport) {
+	msg := LossRuleName
+	level := "warn"
+	if r.Final {
+		msg = "loss totals at stop"
+		if !r.Any() {
+			level = "info"
+		}
+	}
+	if level == "warn" {
+		s.log.Warn(msg, "rule.id", LossRuleID, "losses", r)
+	} else {
+		s.log.Info(msg, "rule.id", LossRuleID, "losses", r)
+	}
+	if s.cfg.OnLoss != nil {
+		s.cfg.OnLoss(r)
+	}
+}
