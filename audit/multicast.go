@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,21 +64,7 @@ func (m *Mode) UnmarshalText(b []byte) error {
 // counter (netlink_broadcast just skips a full socket), so the error on the
 // next read is the only sign that records were dropped.
 func openMulticast(rcvbuf int) (*stream, error) {
-	conn, err := netlink.Dial(unix.NETLINK_AUDIT, nil)
-	if err != nil {
-		return nil, fmt.Errorf("audit: dial multicast socket: %w", err)
-	}
-	s := &stream{conn: conn, buf: make([]byte, readBufferSize)}
-	if s.raw, err = conn.SyscallConn(); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("audit: multicast socket: %w", err)
-	}
-	if err := s.setReceiveBuffer(rcvbuf); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	s.readFn = s.recvOnce
-	return s, nil
+	return dialStream("multicast", rcvbuf)
 }
 
 // joinReadlog joins the multicast group; EPERM means no CAP_AUDIT_READ.

@@ -431,7 +431,13 @@ func (s *Session) Stats() StreamStats {
 		t.ENOBUFS += x.ENOBUFS
 		t.Foreign += x.Foreign
 		t.Short += x.Short
+		t.Truncated += x.Truncated
+		t.Reads += x.Reads
 	}
+	// Serials are numbered over both sockets: one tracker for the session.
+	s.deliverMu.Lock()
+	t.SerialGaps = s.serials.Gaps()
+	s.deliverMu.Unlock()
 	return t
 }
 

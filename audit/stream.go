@@ -48,8 +48,9 @@ type StreamStats struct {
 	// Reads counts the receive calls that returned records, so Messages /
 	// Reads is the batch size the socket delivered.
 	Reads uint64
-	// SerialGaps estimates the events whose records never arrived: serials
-	// the stream skipped and that did not come late (see gapCounter).
+	// SerialGaps counts the events whose records never arrived: serials
+	// skipped over both sockets and not come late (Session.Stats only; see
+	// serialTracker).
 	SerialGaps uint64
 }
 
@@ -80,9 +81,8 @@ type stream struct {
 	slab    []byte
 	recs    []Record
 	batchN  int
-	gaps    gapCounter
 
-	messages, bytes, enobufs, foreign, short, truncated, reads, serialGaps atomic.Uint64
+	messages, bytes, enobufs, foreign, short, truncated, reads atomic.Uint64
 }
 
 // mmsghdr is struct mmsghdr (include/linux/socket.h), which x/sys/unix
@@ -97,22 +97,33 @@ type mmsghdr struct {
 // NETLINK_NO_ENOBUFS, so that an overflow loses records (counted by the
 // kernel in Status.Lost) instead of failing the read.
 func openStream(rcvbuf int) (*stream, error) {
+	s, err := dialStream("data", rcvbuf)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.conn.SetOption(netlink.NoENOBUFS, true); err != nil {
+		s.conn.Close()
+		return nil, fmt.Errorf("audit: data socket: set NETLINK_NO_ENOBUFS: %w", err)
+	}
+	return s, nil
+}
+
+// dialStream opens a NETLINK_AUDIT socket with an rcvbuf-byte receive
+// buffer, ready to read records one at a time or in batches; what names it
+// in errors ("data", "multicast").
+func dialStream(what string, rcvbuf int) (*stream, error) {
 	conn, err := netlink.Dial(unix.NETLINK_AUDIT, nil)
 	if err != nil {
-		return nil, fmt.Errorf("audit: dial data socket: %w", err)
+		return nil, fmt.Errorf("audit: dial %s socket: %w", what, err)
 	}
 	s := &stream{conn: conn, buf: make([]byte, readBufferSize)}
 	if s.raw, err = conn.SyscallConn(); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("audit: data socket: %w", err)
+		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
 	}
 	if err := s.setReceiveBuffer(rcvbuf); err != nil {
 		conn.Close()
 		return nil, err
-	}
-	if err := conn.SetOption(netlink.NoENOBUFS, true); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("audit: data socket: set NETLINK_NO_ENOBUFS: %w", err)
 	}
 	s.readFn = s.recvOnce
 	s.initBatch()
@@ -225,15 +236,11 @@ func (s *stream) receiveBatch() ([]Record, error) {
 			continue
 		}
 		r := Record{Type: typ, Data: recordData(b[nlmsgHeaderLen:])}
-		if serial, ok := recordSerial(r.Data); ok {
-			s.gaps.see(serial)
-		}
 		bytes += uint64(len(r.Data))
 		recs = append(recs, r)
 	}
 	s.messages.Add(uint64(len(recs)))
 	s.bytes.Add(bytes)
-	s.serialGaps.Store(s.gaps.missing)
 	return recs, nil
 }
 
@@ -404,9 +411,8 @@ func (s *stream) stats() StreamStats {
 		Foreign:  s.foreign.Load(),
 		Short:    s.short.Load(),
 
-		Truncated:  s.truncated.Load(),
-		Reads:      s.reads.Load(),
-		SerialGaps: s.serialGaps.Load(),
+		Truncated: s.truncated.Load(),
+		Reads:     s.reads.Load(),
 	}
 }
 

@@ -97,16 +97,10 @@ func (s *sensor) removeStatus() {
 	}
 }
 
-// coexistTick runs after each repair: it logs new losses only a multicast
-// reader has (serial gaps, socket overflows) and refreshes the status file.
+// coexistTick runs after each repair and refreshes the status file. Serial
+// gaps and socket overflows, the losses a multicast reader has, are in the
+// sensor's loss reports (losses.go) with every other loss.
 func (s *sensor) coexistTick(now time.Time) {
-	cs := s.sess.CoexistStats()
-	if cs.SerialGaps > s.gapsSeen {
-		s.log.Warn("audit records lost: serial numbers never arrived", "mode", cs.Mode,
-			"missing", cs.SerialGaps-s.gapsSeen, "missing_total", cs.SerialGaps,
-			"multicast_enobufs", cs.Multicast.ENOBUFS)
-		s.gapsSeen = cs.SerialGaps
-	}
 	if now.Sub(s.statusAt) >= statusEvery {
 		s.statusAt = now
 		s.writeStatus()

@@ -99,12 +99,11 @@ type sensor struct {
 	handoff handoff
 	procCh  chan procfs.Event
 
-	// daemons recognises auditd's exec; started, gapsSeen and statusAt
+	// daemons recognises auditd's exec; started and statusAt
 	// feed the status file and the loss log (coexist.go).
 	daemons           *audit.DaemonWatch
 	started           time.Time
 	kernelLostAtStart uint64
-	gapsSeen          uint64
 	statusAt          time.Time
 
 	probe      string // argv[1] of the readiness probe
