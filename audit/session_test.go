@@ -98,8 +98,16 @@ func restoreKernel(t *testing.T) Status {
 
 func openTestSession(t *testing.T, f *Features) (*Session, *proctest.Buffer) {
 	t.Helper()
+	return openTestSessionConfig(t, Config{Features: f})
+}
+
+// openTestSessionConfig opens a session with cfg, its key and logger set
+// by the test.
+func openTestSessionConfig(t *testing.T, cfg Config) (*Session, *proctest.Buffer) {
+	t.Helper()
 	logs := &proctest.Buffer{}
-	s, err := Open(Config{Key: testKey, Features: f, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	cfg.Key, cfg.Logger = testKey, slog.New(slog.NewTextHandler(logs, nil))
+	s, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
