@@ -13,6 +13,7 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/internal/journal"
 	"github.com/aptsentinel/aptsentinel/internal/journaltest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // entryText is a journal entry in the export format `logger --journald`
@@ -56,13 +57,8 @@ func logAs(t *testing.T, uid int, entry string) {
 // the sensor, then from the "sensor" (this process, as the audit PID
 // holder). Only the last may pass.
 func TestForgedAlertNotTaken(t *testing.T) {
-	for _, tool := range []string{"logger", "setpriv"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is needed (util-linux)", tool)
-			}
-			t.Skipf("%s is needed (util-linux)", tool)
-		}
+	for _, tool := range []string{"logger", "setpriv"} { // util-linux
+		testenv.RequireTool(t, tool)
 	}
 	j := journaltest.Start(t)
 	if j.Socket != journaltest.SystemSocket {

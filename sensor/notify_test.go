@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/sdnotify"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 	"github.com/aptsentinel/aptsentinel/rules"
 )
 
@@ -61,12 +61,7 @@ func (n notifications) collect(d time.Duration) map[string]int {
 // turns, none while the loop is stuck in an alert writer (a real apt
 // hook's alert), and again once it is released.
 func TestWatchdogFollowsTheLoop(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root")
-		}
-		t.Skip("needs root")
-	}
+	testenv.RequireRoot(t)
 	path := filepath.Join(t.TempDir(), "notify")
 	srv, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {

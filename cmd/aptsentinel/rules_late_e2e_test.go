@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/internal/apttest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // slowConnectApt runs `apt update` with a hook whose child's connect() to a
@@ -17,15 +18,6 @@ import (
 // net.ipv4.tcp_syn_retries=2 (1+2+4 s). No packet leaves the namespace.
 func slowConnectApt(t *testing.T) time.Duration {
 	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	setup := strings.Join([]string{
 		"set -e",
 		"ip link set lo up",
@@ -37,14 +29,14 @@ func slowConnectApt(t *testing.T) time.Duration {
 		"ip neigh add 10.213.0.2 lladdr 02:00:00:00:02:13 dev aps0 nud permanent",
 		"ip route add default via 10.213.0.2 dev aps0",
 		"sysctl -qw net.ipv4.tcp_syn_retries=2",
-		`exec apt -q update -o Dir::Etc::SourceList="$1/sources.list" -o Dir::Etc::SourceParts="$1/sources.list.d" ` +
-			`-o Dir::State::Lists="$1/lists" -o Dir::Cache="$1/cache" -o "$2"`,
+		`exec apt -q update "$@"`,
 	}, "\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, "unshare", "-n", "sh", "-c", setup, "sh", dir,
-		preInvoke(connectHook("1.1.1.1", 80))).CombinedOutput()
+	args := append([]string{"-n", "sh", "-c", setup, "sh"}, apttest.PrivateDirOptions(t)...)
+	args = append(args, "-o", preInvoke(connectHook("1.1.1.1", 80)))
+	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("apt in the slow namespace: %v\n%s", err, out)
 	}
@@ -59,12 +51,7 @@ func slowConnectApt(t *testing.T) time.Duration {
 func TestE2ELateConnectRecord(t *testing.T) {
 	requireE2E(t)
 	for _, tool := range []string{"ip", "sysctl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("needs %s", tool)
-			}
-			t.Skipf("needs %s", tool)
-		}
+		testenv.RequireTool(t, tool)
 	}
 	s := startSensor(t)
 	took := slowConnectApt(t)

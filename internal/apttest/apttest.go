@@ -43,6 +43,17 @@ func Command(ctx context.Context, t testing.TB, tool string, extra ...string) *e
 // contained is `unshare -n TOOL -q <private dirs> ARGS...`.
 func contained(ctx context.Context, t testing.TB, tool string, args []string) *exec.Cmd {
 	t.Helper()
+	full := append([]string{"-n", tool, "-q"}, PrivateDirOptions(t)...)
+	full = append(full, args...)
+	return exec.CommandContext(ctx, "unshare", full...)
+}
+
+// PrivateDirOptions makes an empty source list, lists and cache in a
+// test's temporary directory and returns the apt options that point apt at
+// them: `apt update` with an empty source list would otherwise wipe the
+// host's /var/lib/apt/lists.
+func PrivateDirOptions(t testing.TB) []string {
+	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -52,14 +63,12 @@ func contained(ctx context.Context, t testing.TB, tool string, args []string) *e
 	if err := os.WriteFile(filepath.Join(dir, "sources.list"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	full := []string{"-n", tool, "-q",
+	return []string{
 		"-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"),
 		"-o", "Dir::Etc::SourceParts=" + filepath.Join(dir, "sources.list.d"),
 		"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"),
 		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
 	}
-	full = append(full, args...)
-	return exec.CommandContext(ctx, "unshare", full...)
 }
 
 // PreInvoke is the apt option value that adds hook as an update hook.
