@@ -151,7 +151,7 @@ func ParseFile(name string, raw []byte) (*RuleFile, error) {
 		if ex.Step < 0 {
 			return nil, &FileError{File: name, Line: line, Col: col, Msg: fmt.Sprintf("exception step %d: want 1 or more, or 0 for every step", ex.Step)}
 		}
-		m := newPosMapper(raw, "condition", i, ex.Condition)
+		m := newPosMapper(raw, nthKeyOffset(raw, "condition", i), "condition", ex.Condition)
 		cd, err := eql.CompileCondition(ex.Condition, Schema)
 		if err != nil {
 			return nil, m.fileError(name, err)
@@ -195,7 +195,7 @@ func buildRule(name string, raw []byte, t *fileTOML) (*Rule, []*Warning, error) 
 	case tr.Version < 0:
 		return nil, nil, at("version", "version %d: want 1 or more", tr.Version)
 	}
-	m := newPosMapper(raw, "query", 0, tr.Query)
+	m := newPosMapper(raw, tableKeyOffset(raw, "[rule]", "query"), "query", tr.Query)
 	q, err := eql.Compile(tr.Query, Schema)
 	if err != nil {
 		return nil, nil, m.fileError(name, err)

@@ -106,6 +106,9 @@ func TestFileErrorPositions(t *testing.T) {
 		{"not eql", head + "type = \"query\"\nquery = 'x'\n", "t.toml:4:1: rule type"},
 		{"no rule", "title = 1\n", "t.toml:1:1: no [rule]"},
 		{"exception condition", "[[exception]]\nrule_id = \"x\"\ncondition = '''\n  process.name = \"a\"'''\n", "t.toml:4:16: single ="},
+		// detection-rules files carry other query keys ahead of [rule]
+		// ([[transform.osquery]]): the error is in [rule]'s.
+		{"query after another table's query", "[[transform.osquery]]\nquery = \"SELECT 1\"\n" + head + "query = '''\n  iam where true'''\n", "t.toml:7:3: unknown event category"},
 		{"unknown key in our block", head + "query = 'process where true'\n[aptsentinel]\nmesage = \"x\"\n", "t.toml:6:1: unknown key"},
 	}
 	for _, tt := range tests {

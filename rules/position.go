@@ -61,8 +61,31 @@ type posMapper struct {
 	offs   []int // offs[i]: raw offset of decoded byte i; nil if unmapped
 }
 
-func newPosMapper(raw []byte, key string, n int, decoded string) posMapper {
-	m := posMapper{raw: raw, keyOff: nthKeyOffset(raw, key, n)}
+// tableKeyOffset is the byte offset of the first "key =" line of the table
+// [table] (up to the next table header), or -1: detection-rules files have
+// other tables with a query key (transform.osquery) ahead of [rule].
+func tableKeyOffset(raw []byte, table, key string) int {
+	off, in := 0, false
+	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
+		trimmed := bytes.TrimLeft(line, " \t")
+		indent := len(line) - len(trimmed)
+		switch {
+		case bytes.HasPrefix(trimmed, []byte("[")):
+			in = string(bytes.TrimRight(trimmed, " \t\r\n")) == table
+		case in && bytes.HasPrefix(trimmed, []byte(key)):
+			if rest := bytes.TrimLeft(trimmed[len(key):], " \t"); bytes.HasPrefix(rest, []byte("=")) {
+				return off + indent
+			}
+		}
+		off += len(line)
+	}
+	return -1
+}
+
+// newPosMapper maps the string value of the key at byte offset keyOff
+// (-1: not found).
+func newPosMapper(raw []byte, keyOff int, key string, decoded string) posMapper {
+	m := posMapper{raw: raw, keyOff: keyOff}
 	if m.keyOff < 0 {
 		return m
 	}
