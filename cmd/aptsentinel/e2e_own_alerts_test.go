@@ -1,0 +1,198 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/rules"
+)
+
+// The sensor's own alerts end to end: tampering with its audit
+// configuration (5dafd08a) on the real kernel, each change made by the
+// real auditctl, and the alert naming it.
+
+// ownAlerts returns the alerts of rule id that arrived so far.
+func (s *sensorProc) ruleAlerts(id string) []alertLine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []alertLine
+	for _, a := range s.alerts {
+		if field(a.doc, "rule.id") == id {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// waitRuleAlert waits for an alert of rule id for which ok holds.
+func (s *sensorProc) waitRuleAlert(id string, ok func(alertLine) bool, timeout time.Duration) (alertLine, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, a := range s.ruleAlerts(id) {
+			if ok(a) {
+				return a, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return alertLine{}, false
+		}
+		select {
+		case <-s.newAl:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func tamperOf(kind audit.TamperKind) func(alertLine) bool {
+	return func(a alertLine) bool { return field(a.doc, "aptsentinel.tamper.kind") == string(kind) }
+}
+
+func auditctl(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("auditctl", args...).CombinedOutput(); err != nil {
+		t.Fatalf("auditctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func requireAuditctl(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("auditctl"); err != nil {
+		t.Fatalf("auditctl (package auditd) is needed to tamper with the audit configuration: %v", err)
+	}
+}
+
+// waitRepaired waits for the sensor's n-th "audit state repaired" log.
+func (s *sensorProc) waitRepaired(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(s.logText(), "audit state repaired") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("repair %d not logged within 10s; logs:\n%s", n, s.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestE2ETamperAlerts(t *testing.T) {
+	requireE2E(t)
+	requireAuditctl(t)
+	before, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := audit.SetEnabled(before.Enabled); err != nil {
+			t.Errorf("restoring audit enabled %d: %v", before.Enabled, err)
+		}
+	})
+	s := startSensor(t, "--rules-dir", t.TempDir())
+
+	// 1. The sensor's rules deleted by key: one alert naming auditctl.
+	auditctl(t, "-D", "-k", "aptsentinel")
+	a, ok := s.waitRuleAlert(rules.TamperRuleID, tamperOf(audit.TamperRulesRemoved), 10*time.Second)
+	if !ok {
+		t.Fatalf("no tamper alert for auditctl -D -k aptsentinel; alerts %d; logs:\n%s", s.alertCount(), s.logText())
+	}
+	if got := field(a.doc, "process.name"); got != "auditctl" {
+		t.Errorf("tamper alert process.name %v, want auditctl: %s", got, a.raw)
+	}
+	if got := field(a.doc, "aptsentinel.tamper.change.exe"); got == nil || !strings.HasSuffix(got.(string), "auditctl") {
+		t.Errorf("tamper alert change.exe %v: %s", got, a.raw)
+	}
+	if got, _ := field(a.doc, "process.parent.pid").(float64); int(got) != os.Getpid() {
+		t.Errorf("tamper alert process.parent.pid %v, want the test (%d)", got, os.Getpid())
+	}
+	if field(a.doc, "rule.severity") != "high" || field(a.doc, "event.kind") != "alert" {
+		t.Errorf("tamper alert severity/kind: %s", a.raw)
+	}
+	if n, _ := field(a.doc, "aptsentinel.tamper.count").(float64); n < 2 {
+		t.Errorf("tamper count %v: auditctl -D removes every rule of the key", n)
+	}
+	t.Logf("alert: %s", a.raw)
+	s.waitRepaired(t, 1)
+	time.Sleep(1500 * time.Millisecond) // a second settle: no second alert for the same -D
+	if n := len(s.ruleAlerts(rules.TamperRuleID)); n != 1 {
+		t.Errorf("%d tamper alerts after one auditctl -D, want 1", n)
+	}
+
+	// 2. A rule that shadows the sensor's connect rule.
+	shadow := []string{"exit,never", "-S", "connect", "-k", "aptsentinel-test-shadow"}
+	auditctl(t, append([]string{"-A"}, shadow...)...)
+	t.Cleanup(func() {
+		if out, err := exec.Command("auditctl", append([]string{"-d"}, shadow...)...).CombinedOutput(); err != nil {
+			t.Errorf("removing the shadowing rule: %v\n%s", err, out)
+		}
+	})
+	a, ok = s.waitRuleAlert(rules.TamperRuleID, tamperOf(audit.TamperShadowingRule), 10*time.Second)
+	if !ok {
+		t.Fatalf("no tamper alert for a shadowing rule; logs:\n%s", s.logText())
+	}
+	t.Logf("alert: %s", a.raw)
+	// The sensor moves its rules ahead of the never rule.
+	deadline := time.Now().Add(10 * time.Second)
+	for !connectRuleFirst(t) {
+		if time.Now().After(deadline) {
+			out, _ := exec.Command("auditctl", "-l").CombinedOutput()
+			t.Fatalf("the sensor's connect rule is not ahead of the never rule:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// 3. Audit turned off.
+	auditctl(t, "-e", "0")
+	a, ok = s.waitRuleAlert(rules.TamperRuleID, tamperOf(audit.TamperAuditDisabled), 10*time.Second)
+	if !ok {
+		t.Fatalf("no tamper alert for auditctl -e 0; logs:\n%s", s.logText())
+	}
+	if got := field(a.doc, "process.name"); got != "auditctl" {
+		t.Errorf("audit-off alert process.name %v: %s", got, a.raw)
+	}
+	t.Logf("alert: %s", a.raw)
+}
+
+// connectRuleFirst reports whether the first exit rule naming connect is
+// the sensor's (key aptsentinel), not the never rule.
+func connectRuleFirst(t *testing.T) bool {
+	t.Helper()
+	out, err := exec.Command("auditctl", "-l").CombinedOutput()
+	if err != nil {
+		t.Fatalf("auditctl -l: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.Contains(l, "connect") {
+			continue
+		}
+		return strings.Contains(l, "key=aptsentinel") && !strings.Contains(l, "never")
+	}
+	return false
+}
+
+// TestE2ETamperAlertDisabledByID: the tamper rule disabled in rules.d
+// raises nothing, while the change is still logged and repaired.
+func TestE2ETamperAlertDisabledByID(t *testing.T) {
+	requireE2E(t)
+	requireAuditctl(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "off.toml"), []byte(`disable = ["`+rules.TamperRuleID+`"]`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSensor(t, "--rules-dir", dir)
+	auditctl(t, "-D", "-k", "aptsentinel")
+	s.waitRepaired(t, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.logText(), "sensor audit configuration tampered with") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tampering not logged; logs:\n%s", s.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(s.ruleAlerts(rules.TamperRuleID)); n != 0 {
+		t.Errorf("disabled tamper rule raised %d alerts", n)
+	}
+}
