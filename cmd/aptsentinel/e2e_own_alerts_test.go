@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,12 +17,12 @@ import (
 // configuration (5dafd08a) on the real kernel, each change made by the
 // real auditctl, and the alert naming it.
 
-// ownAlerts returns the alerts of rule id that arrived so far.
+// ruleAlerts returns the alerts of rule id that arrived so far.
 func (s *sensorProc) ruleAlerts(id string) []alertLine {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []alertLine
-	for _, a := range s.alerts {
+	for _, a := range append(s.own[:len(s.own):len(s.own)], s.alerts...) {
 		if field(a.doc, "rule.id") == id {
 			out = append(out, a)
 		}
@@ -46,6 +47,12 @@ func (s *sensorProc) waitRuleAlert(id string, ok func(alertLine) bool, timeout t
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// isOwnAlert tells the sensor's own alerts from detections.
+func isOwnAlert(a alertLine) bool {
+	id := field(a.doc, "rule.id")
+	return id == rules.TamperRuleID || id == rules.LossRuleID
 }
 
 func tamperOf(kind audit.TamperKind) func(alertLine) bool {
@@ -194,5 +201,93 @@ func TestE2ETamperAlertDisabledByID(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if n := len(s.ruleAlerts(rules.TamperRuleID)); n != 0 {
 		t.Errorf("disabled tamper rule raised %d alerts", n)
+	}
+}
+
+// forceLoss makes the kernel drop audit records while s reads nothing: the
+// sensor is stopped (SIGSTOP) and runs with no backlog wait, and a flood of
+// connect() in a network namespace of its own (lo down: ENETUNREACH at
+// once, still audited) fills the backlog past its limit.
+func forceLoss(t *testing.T, s *sensorProc) {
+	t.Helper()
+	flood := filepath.Join(t.TempDir(), "flood")
+	if out, err := exec.Command("go", "build", "-o", flood, "./testdata/flood").CombinedOutput(); err != nil {
+		t.Fatalf("building the flooder: %v\n%s", err, out)
+	}
+	before, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	cont := func() { s.cmd.Process.Signal(syscall.SIGCONT) }
+	t.Cleanup(cont)
+	out, err := exec.Command("unshare", "-n", flood, "2", filepath.Join(filepath.Dir(flood), "count")).CombinedOutput()
+	cont()
+	if err != nil {
+		t.Fatalf("flood: %v\n%s", err, out)
+	}
+	after, err := audit.GetStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Lost == before.Lost {
+		t.Fatalf("the flood lost no audit record (backlog limit %d): the test forces nothing", after.BacklogLimit)
+	}
+	t.Logf("kernel lost %d records during the flood", after.Lost-before.Lost)
+}
+
+// TestE2ELossAlert: a forced kernel loss becomes one alert of 451de76b,
+// its process the sensor, its counts under aptsentinel.losses.
+func TestE2ELossAlert(t *testing.T) {
+	requireE2E(t)
+	s := startSensor(t, "--backlog-wait", "0", "--rules-dir", t.TempDir())
+	forceLoss(t, s)
+	a, ok := s.waitRuleAlert(rules.LossRuleID, func(alertLine) bool { return true }, 10*time.Second)
+	if !ok {
+		t.Fatalf("no loss alert; logs:\n%s", s.logText())
+	}
+	t.Logf("alert: %s", a.raw)
+	if got, _ := field(a.doc, "process.pid").(float64); int(got) != s.cmd.Process.Pid {
+		t.Errorf("loss alert process.pid %v, want the sensor %d", got, s.cmd.Process.Pid)
+	}
+	if field(a.doc, "process.entity_id") == nil || field(a.doc, "process.name") != "aptsentinel" {
+		t.Errorf("loss alert process: %v", field(a.doc, "process"))
+	}
+	if n, _ := field(a.doc, "aptsentinel.losses.kernel_lost.count").(float64); n == 0 {
+		t.Errorf("loss alert kernel_lost %v, want > 0", field(a.doc, "aptsentinel.losses.kernel_lost"))
+	}
+	if field(a.doc, "aptsentinel.losses.start") == nil || field(a.doc, "aptsentinel.losses.end") == nil {
+		t.Errorf("loss alert without its window: %s", a.raw)
+	}
+	// Paced: while the minute runs, no second loss alert (the final one
+	// comes at stop).
+	time.Sleep(2 * time.Second)
+	if n := len(s.ruleAlerts(rules.LossRuleID)); n != 1 {
+		t.Errorf("%d loss alerts within a minute, want 1", n)
+	}
+}
+
+// TestE2ELossAlertDisabledByID: disabled in rules.d, the loss is logged
+// and raises no alert.
+func TestE2ELossAlertDisabledByID(t *testing.T) {
+	requireE2E(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "off.toml"), []byte(`disable = ["`+rules.LossRuleID+`"]`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSensor(t, "--backlog-wait", "0", "--rules-dir", dir)
+	forceLoss(t, s)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.logText(), `"msg":"Sensor lost kernel audit events"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("loss not logged; logs:\n%s", s.logText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.stop()
+	if n := len(s.ruleAlerts(rules.LossRuleID)); n != 0 {
+		t.Errorf("disabled loss rule raised %d alerts", n)
 	}
 }
