@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -290,4 +291,33 @@ func TestE2ELossAlertDisabledByID(t *testing.T) {
 	if n := len(s.ruleAlerts(rules.LossRuleID)); n != 0 {
 		t.Errorf("disabled loss rule raised %d alerts", n)
 	}
+}
+
+// TestE2ESelftestBesideAuditd: auditd holds the audit PID and the sensor
+// reads the multicast group; selftest finds the sensor by its status file
+// (not the audit PID) and runs the chain against it. The sensor writes to
+// stdout here, so selftest says where to look, and the alert is there.
+func TestE2ESelftestBesideAuditd(t *testing.T) {
+	requireE2E(t)
+	requireAuditd(t)
+	restoreAuditState(t)
+	a := startAuditd(t)
+	s := startSensor(t)
+	if st, _ := audit.GetStatus(); int(st.PID) != a.cmd.Process.Pid {
+		t.Fatalf("audit PID %d, want auditd's %d", st.PID, a.cmd.Process.Pid)
+	}
+	n := s.alertCount()
+	r := runSelftest(t)
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: the running sensor (pid "+pid+") writes alerts to stdout") {
+		t.Fatalf("exit %d, stdout %q; want the sensor pid %s found beside auditd\nstderr:\n%s", r.code, r.stdout, pid, r.stderr)
+	}
+	alerts := s.waitAlerts(n+1, 10*time.Second)
+	if len(alerts) <= n {
+		t.Fatalf("the sensor beside auditd wrote no alert for the self-test; logs:\n%s", s.logText())
+	}
+	if got := field(alerts[n].doc, "destination.ip"); got != "2001:db8::1" {
+		t.Errorf("alert destination.ip %v: %s", got, alerts[n].raw)
+	}
+	checkNothingLeft(t, r, nil)
 }
