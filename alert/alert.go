@@ -24,6 +24,10 @@ type Alert struct {
 	Destination *ecsDestination `json:"destination,omitempty"`
 	Network     *ecsNetwork     `json:"network,omitempty"`
 	File        *ecsFile        `json:"file,omitempty"`
+	// Aptsentinel holds what the sensor found for its own rules
+	// (aptsentinel.tamper, aptsentinel.losses): ECS has no fields for
+	// them (rules.Match.Finding).
+	Aptsentinel map[string]any `json:"aptsentinel,omitempty"`
 	// Events are the matched events in sequence order.
 	Events []ecsEvent `json:"events"`
 }
@@ -101,8 +105,9 @@ func New(m rules.Match, host Host, now time.Time) Alert {
 			Reference:   r.References,
 			Severity:    r.Severity,
 		},
-		Threat: newThreat(r.Threat),
-		Events: make([]ecsEvent, 0, len(m.Events)),
+		Threat:      newThreat(r.Threat),
+		Aptsentinel: m.Finding,
+		Events:      make([]ecsEvent, 0, len(m.Events)),
 	}
 	a.Host.ID, a.Host.Name, a.Host.OS.Type = host.ID, host.Name, "linux"
 	for i := range m.Events {

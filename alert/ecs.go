@@ -92,6 +92,10 @@ func eventKind(ev *rules.Event) (category, typ []string) {
 		return []string{"process"}, []string{"start"}
 	case rules.ActionConnectionAttempt:
 		return []string{"network"}, []string{"start", "connection"}
+	case rules.ActionAuditConfigChange:
+		return []string{"configuration"}, []string{"change"}
+	case rules.ActionEventsLost:
+		return []string{"host"}, []string{"info"}
 	default:
 		return []string{}, []string{}
 	}

@@ -14,6 +14,7 @@ import (
 //	{{process.name}}        a field of the first matched event, ECS name
 //	{{last.process.pid}}    a field of the last matched event
 //	{{rule.name}}           a field of the alert's rule.* (id, name, version, severity, ...)
+//	{{aptsentinel.tamper.what}} a field of the sensor's own finding (its own rules)
 //
 // A string is written as is, a number in decimal, an array (process.args)
 // as its elements joined by spaces, and an endpoint object
@@ -66,11 +67,17 @@ func renderMessage(tmpl string, a *Alert) string {
 // its rule, each turned into a generic JSON tree once, on first use (an
 // alert is rare; the template may name any field the event document has).
 type templateFields struct {
-	a                 *Alert
-	first, last, rule map[string]any
+	a                          *Alert
+	first, last, rule, finding map[string]any
 }
 
 func (r *templateFields) value(name string) (string, bool) {
+	if strings.HasPrefix(name, "aptsentinel.") {
+		if r.finding == nil {
+			r.finding = map[string]any{"aptsentinel": tree(r.a.Aptsentinel)}
+		}
+		return r.lookupText(r.finding, name)
+	}
 	if s, found, known := r.fast(name); known {
 		if !found {
 			return "", false
@@ -101,6 +108,10 @@ func (r *templateFields) value(name string) (string, bool) {
 		}
 		doc = r.first
 	}
+	return r.lookupText(doc, name)
+}
+
+func (r *templateFields) lookupText(doc map[string]any, name string) (string, bool) {
 	v, ok := lookup(doc, name)
 	if !ok {
 		return "", false

@@ -41,6 +41,10 @@ type Match struct {
 	// step i). They are deep copies: they share no memory with the
 	// events given to Process, so the caller may reuse its buffers.
 	Events []Event
+	// Finding is set on the alerts of TypeSensor rules: what the sensor
+	// found (JSON values, such as the tamper or the loss report by name),
+	// written as the alert's aptsentinel object. Nil for engine matches.
+	Finding map[string]any
 }
 
 // EngineStats counts what the engine did since it was created; see
@@ -59,6 +63,7 @@ type Engine struct {
 // NewEngine returns an engine for rules, refusing invalid or duplicate
 // rules with an error that wraps ErrInvalidRule.
 func NewEngine(rules []*Rule, cfg EngineConfig) (*Engine, error) {
+	rules = matched(rules)
 	qs, err := queries(rules)
 	if err != nil {
 		return nil, err
@@ -68,6 +73,18 @@ func NewEngine(rules []*Rule, cfg EngineConfig) (*Engine, error) {
 		return nil, fmt.Errorf("rules: engine: %w", err)
 	}
 	return &Engine{rules: rules, runner: r}, nil
+}
+
+// matched leaves out the rules the sensor raises itself (TypeSensor): they
+// have no query, so the engine has nothing to run for them.
+func matched(rules []*Rule) []*Rule {
+	out := make([]*Rule, 0, len(rules))
+	for _, r := range rules {
+		if r == nil || r.Type != TypeSensor {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func queries(rules []*Rule) ([]*eql.Query[Event], error) {
@@ -90,6 +107,7 @@ func queries(rules []*Rule) ([]*eql.Query[Event], error) {
 // (metadata, query, exceptions) did not change keeps its pending sequences;
 // the others start afresh. On error the engine keeps its rules.
 func (e *Engine) Reload(rules []*Rule) error {
+	rules = matched(rules)
 	old := make(map[string]*Rule, len(e.rules))
 	for _, r := range e.rules {
 		old[r.ID] = r
@@ -110,7 +128,7 @@ func (e *Engine) Reload(rules []*Rule) error {
 	return nil
 }
 
-// Rules returns the rules the engine runs.
+// Rules returns the rules the engine runs (no TypeSensor rule).
 func (e *Engine) Rules() []*Rule { return e.rules }
 
 // Process runs every rule on ev and returns the matches it completes.

@@ -182,10 +182,12 @@ func buildRule(name string, raw []byte, t *fileTOML) (*Rule, []*Warning, error) 
 		return nil, nil, at("[rule]", "[rule] needs rule_id")
 	case tr.Name == "":
 		return nil, nil, at("rule_id", "rule %s needs a name", tr.RuleID)
-	case tr.Query == "":
+	case tr.Type == TypeSensor && tr.Query != "":
+		return nil, nil, at("query", "rule %s is of type %q: the sensor raises it, it takes no query", tr.RuleID, TypeSensor)
+	case tr.Query == "" && tr.Type != TypeSensor:
 		return nil, nil, at("rule_id", "rule %s needs a query", tr.RuleID)
-	case tr.Type != "" && tr.Type != "eql":
-		return nil, nil, at("type", "rule type %q is not supported: only eql", tr.Type)
+	case tr.Type != "" && tr.Type != TypeEQL && tr.Type != TypeSensor:
+		return nil, nil, at("type", "rule type %q is not supported: only %s (or %s for the sensor's own rules)", tr.Type, TypeEQL, TypeSensor)
 	case tr.Language != "" && tr.Language != "eql":
 		return nil, nil, at("language", "query language %q is not supported: only eql", tr.Language)
 	case tr.Severity != "" && !slices.Contains(validSeverity, tr.Severity):
@@ -194,6 +196,9 @@ func buildRule(name string, raw []byte, t *fileTOML) (*Rule, []*Warning, error) 
 		return nil, nil, at("risk_score", "risk_score %d: want 0 to 100", tr.RiskScore)
 	case tr.Version < 0:
 		return nil, nil, at("version", "version %d: want 1 or more", tr.Version)
+	}
+	if tr.Type == TypeSensor {
+		return sensorRule(name, raw, t), nil, nil
 	}
 	m := newPosMapper(raw, tableKeyOffset(raw, "[rule]", "query"), "query", tr.Query)
 	q, err := eql.Compile(tr.Query, Schema)
@@ -204,13 +209,28 @@ func buildRule(name string, raw []byte, t *fileTOML) (*Rule, []*Warning, error) 
 	for _, w := range q.Warnings {
 		warns = append(warns, m.fileError(name, w))
 	}
+	r := ruleMeta(name, raw, t)
+	r.Type, r.MaxSpan, r.Query, r.QueryText = TypeEQL, q.MaxSpan, q, tr.Query
+	return r, warns, nil
+}
+
+// sensorRule is a TypeSensor rule: metadata and message only.
+func sensorRule(name string, raw []byte, t *fileTOML) *Rule {
+	r := ruleMeta(name, raw, t)
+	r.Type = TypeSensor
+	return r
+}
+
+// ruleMeta fills everything of a rule but its query.
+func ruleMeta(name string, raw []byte, t *fileTOML) *Rule {
+	tr := t.Rule
 	r := &Rule{
 		ID: tr.RuleID, Name: tr.Name, Description: strings.TrimSpace(tr.Description),
 		Severity: tr.Severity, Version: max(tr.Version, 1), RiskScore: tr.RiskScore,
-		MaxSpan: q.MaxSpan, References: tr.References,
+		References:    tr.References,
 		Message:       t.Aptsentinel.Message,
 		AlertCategory: t.Aptsentinel.EventCategory, AlertType: t.Aptsentinel.EventType,
-		Query: q, QueryText: tr.Query, Source: name,
+		Source: name,
 	}
 	if r.Severity == "" {
 		r.Severity = "medium"
@@ -228,7 +248,7 @@ func buildRule(name string, raw []byte, t *fileTOML) (*Rule, []*Warning, error) 
 	}
 	sum := sha256.Sum256(raw)
 	r.fingerprint = hex.EncodeToString(sum[:])
-	return r, warns, nil
+	return r
 }
 
 // LoadFile reads and parses one rule file.
@@ -378,6 +398,9 @@ func (s *Set) except(f *RuleFile, i int, ex Exception) error {
 		return &FileError{File: f.Path, Line: line, Col: col, Msg: fmt.Sprintf("exception for rule %s, which is not loaded", ex.RuleID)}
 	}
 	r := *s.Rules[ri]
+	if r.Query == nil {
+		return &FileError{File: f.Path, Line: line, Col: col, Msg: fmt.Sprintf("exception for rule %s, which the sensor raises itself: it has no query to except from (disable it by id instead)", ex.RuleID)}
+	}
 	cd, err := eql.CompileCondition(ex.Condition, Schema)
 	if err != nil {
 		return f.condPos[i].fileError(f.Path, err)

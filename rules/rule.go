@@ -35,7 +35,14 @@ type Rule struct {
 	// union of the matched events'.
 	AlertCategory, AlertType []string
 
-	// Query is the compiled query; QueryText its source.
+	// Type is the rule file's type: TypeEQL, or TypeSensor for a rule the
+	// sensor raises itself (its own alerts: tampering, lost events). A
+	// sensor rule has no query; the engine skips it, and it is listed,
+	// disabled by id and rendered like any other rule.
+	Type string
+
+	// Query is the compiled query (nil for a TypeSensor rule); QueryText
+	// its source.
 	Query     *eql.Query[Event]
 	QueryText string
 	// Source is the file the rule was loaded from, or "builtin" for a rule
@@ -48,6 +55,14 @@ type Rule struct {
 	// exceptions), so a reload keeps the state of a rule that did not change.
 	fingerprint string
 }
+
+// Rule types (the rule file's [rule] type).
+const (
+	TypeEQL = "eql"
+	// TypeSensor is a rule the sensor raises from its own state, not from
+	// matched events (rules/sensor_rules.go).
+	TypeSensor = "sensor"
+)
 
 // Exception is an admin's `and not (condition)` added to a rule's steps.
 type Exception struct {
@@ -95,7 +110,7 @@ func (r *Rule) Validate() error {
 	if r.ID == "" || r.Name == "" {
 		return fmt.Errorf("rules: rule %q (%q): empty id or name: %w", r.ID, r.Name, ErrInvalidRule)
 	}
-	if r.Query == nil {
+	if r.Query == nil && r.Type != TypeSensor {
 		return fmt.Errorf("rules: rule %s: no compiled query: %w", r.ID, ErrInvalidRule)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/sensor"
 )
 
 // Config configures Run.
@@ -34,6 +35,9 @@ type Config struct {
 	JournalArgs []string
 	// ProcRoot is /proc (tests point it at a fixture tree).
 	ProcRoot string
+	// StatusPath is the running sensor's status file (default
+	// sensor.StatusPath); it finds the sensor in every mode.
+	StatusPath string
 }
 
 // Result is a passed self-test.
@@ -70,6 +74,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
 	}
+	if cfg.StatusPath == "" {
+		cfg.StatusPath = sensor.StatusPath
+	}
 	st := &selftest{Config: cfg}
 	if cfg.Verbose {
 		st.verbose = cfg.Stderr
@@ -84,6 +91,16 @@ func (st *selftest) logf(format string, args ...any) {
 }
 
 func (st *selftest) run(ctx context.Context) (Result, error) {
+	// A running sensor wherever it reads from (audit PID, or the multicast
+	// group beside auditd) says so in its status file.
+	h, mode, ok, err := findRunning(st.ProcRoot, st.StatusPath, st.SensorOutput)
+	if err != nil {
+		return Result{}, err
+	}
+	if ok {
+		st.logf("sensor running (%s): pid %d (%s), mode %s, alerts to %s", st.StatusPath, h.pid, h.exe, mode, h.output)
+		return st.runAgainstService(ctx, h)
+	}
 	status, err := audit.GetStatus()
 	if err != nil {
 		return Result{}, fmt.Errorf("reading the kernel's audit status: %w", err)

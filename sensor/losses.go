@@ -5,13 +5,14 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/procfs"
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // LossRuleID and LossRuleName name the sensor's own rule for lost events
 // (DESIGN.md, the APT rule family): the alert built from a LossReport
 // carries them.
 const (
-	LossRuleID   = "451de76b-3bbf-44ab-a70f-2f005b703327"
+	LossRuleID   = rules.LossRuleID
 	LossRuleName = "Sensor lost kernel audit events"
 )
 
@@ -182,6 +183,7 @@ func (s *sensor) reportLoss(r LossReport) {
 	} else {
 		s.log.Info(msg, "rule.id", LossRuleID, "losses", r)
 	}
+	s.raiseLoss(r)
 	if s.cfg.OnLoss != nil {
 		s.cfg.OnLoss(r)
 	}

@@ -52,6 +52,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ReceiveBuffer: cfg.ReceiveBuffer,
 		BacklogWait:   cfg.BacklogWait,
 		Logger:        log,
+		OnTamper:      s.onTamper,
 	})
 	if err != nil {
 		return err
@@ -114,7 +115,8 @@ type sensor struct {
 	// notifyFailing: the last sd_notify failed (notify.go).
 	notifyFailing bool
 	losses        *lossTracker
-	kernelLost    uint64 // the kernel's lost counter, widened to 64 bits
+	kernelLost    uint64    // the kernel's lost counter, widened to 64 bits
+	own           ownAlerts // own_alerts.go
 }
 
 // counts are the sensor's own counters, logged when they move.
@@ -157,6 +159,7 @@ func newSensor(cfg Config) (*sensor, error) {
 		procCh:  make(chan procfs.Event, 16384),
 		ready:   make(chan struct{}),
 	}
+	s.own.init(rs)
 	s.emit = s.emitAudit
 	s.res = newResolver(tree, cfg.ParentWait)
 	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
@@ -243,6 +246,9 @@ func (s *sensor) run(ctx context.Context) error {
 			s.handleBatch(b)
 		case ev := <-s.procCh:
 			s.applyProcEvent(ev)
+		case t := <-s.own.tampers:
+			s.drainProcEvents()
+			s.raiseTamper(t)
 		case now := <-held.C:
 			heldAt = time.Time{}
 			s.drainProcEvents()
@@ -284,6 +290,7 @@ func (s *sensor) reloadRules(rs []*rules.Rule) {
 		s.log.Error("rules not reloaded: keeping the running set", "err", err.Error())
 		return
 	}
+	s.own.setRules(rs)
 	ids := make([]string, len(rs))
 	for i, r := range rs {
 		ids[i] = r.ID

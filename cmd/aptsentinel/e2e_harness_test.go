@@ -79,6 +79,9 @@ type sensorProc struct {
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	alerts []alertLine
+	// own are the sensor's own alerts (tamper, loss: e2e_own_alerts_test.go),
+	// kept apart so the detection tests count only theirs.
+	own    []alertLine
 	logs   []string
 	newAl  chan struct{}
 	done   chan struct{}
@@ -145,7 +148,11 @@ func (s *sensorProc) readAlerts(r io.Reader) {
 			continue
 		}
 		s.mu.Lock()
-		s.alerts = append(s.alerts, line)
+		if isOwnAlert(line) {
+			s.own = append(s.own, line)
+		} else {
+			s.alerts = append(s.alerts, line)
+		}
 		s.mu.Unlock()
 		select {
 		case s.newAl <- struct{}{}:

@@ -33,7 +33,8 @@ no address) and nothing leaves the host, but the kernel still audits it.
 The connecting program refuses to connect from the host's own namespace.
 
 Which sensor it checks:
-  - an aptsentinel sensor holds the kernel's audit PID (the service): its
+  - an aptsentinel sensor runs (the service; found by its status file
+    /run/aptsentinel/status.json, in every mode, beside auditd too): its
     alert is read back from the journal (journalctl, MESSAGE_ID
     eaef8a3512e04ac0bc1481c72b6bd27c), from entries journald attributes to
     the sensor only (_UID=0 and the sensor's _PID or
@@ -43,8 +44,8 @@ Which sensor it checks:
     the pids to look for in its output.
   - no audit daemon runs: selftest runs the sensor itself, in-process, for the
     test only, and removes its audit rules afterwards.
-  - another audit daemon (auditd, ...) holds the audit PID: selftest fails,
-    naming it, and stages nothing.
+  - no sensor runs and another audit daemon (auditd, ...) holds the audit
+    PID: selftest fails, naming it, and stages nothing.
 
 It prints one line, "PASS: alert raised <time> after connect() (sensor: ...)"
 or "FAIL: <reason>", and removes everything it staged, also on failure and
