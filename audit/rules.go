@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,15 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 	// io_uring connects (uring.go): kernels older than 5.16 refuse the
 	// filter list, and there they go unseen.
 	rules = append(rules, RuleSpec{Text: uringRulePrefix + "connect" + k, Optional: true})
+	// Files made in apt's configuration directory (file.go). A dir watch
+	// (go-libaudit builds AUDIT_DIR because the path is a directory) covers
+	// every syscall of the write and attribute classes on it; without the
+	// directory there is no apt to plant a hook for.
+	if fi, err := os.Stat(WatchedDir); err == nil && fi.IsDir() {
+		rules = append(rules, RuleSpec{Text: "-w " + WatchedDir + "/ -p wa" + k})
+	} else {
+		skipped = append(skipped, "the file watch on "+WatchedDir+" (no such directory)")
+	}
 
 	if !f.Compat32 {
 		return rules, append(skipped, "all b32 rules (not an x86_64 kernel)")
