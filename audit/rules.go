@@ -57,12 +57,17 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 	// io_uring connects (uring.go): kernels older than 5.16 refuse the
 	// filter list, and there they go unseen.
 	rules = append(rules, RuleSpec{Text: uringRulePrefix + "connect" + k, Optional: true})
-	// Files made in apt's configuration directory (file.go). A dir watch
-	// (go-libaudit builds AUDIT_DIR because the path is a directory) covers
-	// every syscall of the write and attribute classes on it; without the
-	// directory there is no apt to plant a hook for.
+	// Files made in apt's configuration directory (file.go). A path watch
+	// (AUDIT_WATCH) on the directory matches a syscall whose PARENT item is
+	// the directory's inode (kernel/audit_watch.c), that is every name made
+	// in it, with the write and attribute classes of -p wa. It is not
+	// auditctl's -w DIR/ (AUDIT_DIR, an audit_tree over the whole subtree):
+	// apt reads no subdirectory, and removing a tree rule has the kernel
+	// prune it asynchronously, which lost a serial around the audit PID
+	// handover (TestHandOverAndReclaim). Without the directory there is no
+	// apt to plant a hook for.
 	if fi, err := os.Stat(WatchedDir); err == nil && fi.IsDir() {
-		rules = append(rules, RuleSpec{Text: "-w " + WatchedDir + "/ -p wa" + k})
+		rules = append(rules, RuleSpec{Text: "-a always,exit -F path=" + WatchedDir + " -F perm=wa" + k})
 	} else {
 		skipped = append(skipped, "the file watch on "+WatchedDir+" (no such directory)")
 	}

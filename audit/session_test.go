@@ -145,7 +145,7 @@ type wantRule struct {
 	arch     uint32 // 0: no arch field
 	syscalls []int
 	action   uint32
-	dir      string // the AUDIT_DIR path of a watch, "" for none
+	dir      string // the AUDIT_WATCH path of a watch, "" for none
 }
 
 func checkRules(t *testing.T, got []KernelRule, want []wantRule) {
@@ -162,7 +162,7 @@ func checkRules(t *testing.T, got []KernelRule, want []wantRule) {
 		if w.arch != 0 && (!ok || arch.Value != w.arch) {
 			t.Errorf("rule %d: arch %#x, want %#x", i, arch.Value, w.arch)
 		}
-		if d, ok := r.Field(fieldDir); w.dir != "" && (!ok || d.Str != w.dir) {
+		if d, ok := r.Field(fieldWatch); w.dir != "" && (!ok || d.Str != w.dir) {
 			t.Errorf("rule %d: dir %+v, want %q", i, d, w.dir)
 		}
 		for _, nr := range w.syscalls {
