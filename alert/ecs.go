@@ -2,7 +2,9 @@ package alert
 
 import (
 	"net/netip"
+	"path"
 	"strconv"
+	"strings"
 
 	"github.com/aptsentinel/aptsentinel/rules"
 )
@@ -76,6 +78,7 @@ type ecsFile struct {
 	Path      string `json:"path"`
 	Name      string `json:"name,omitempty"`
 	Directory string `json:"directory,omitempty"`
+	Extension string `json:"extension,omitempty"`
 }
 
 type ecsError struct {
@@ -96,6 +99,8 @@ func eventKind(ev *rules.Event) (category, typ []string) {
 		return []string{"configuration"}, []string{"change"}
 	case rules.ActionEventsLost:
 		return []string{"host"}, []string{"info"}
+	case rules.ActionCreation, rules.ActionRename:
+		return []string{ev.Category()}, ev.Type()
 	default:
 		return []string{}, []string{}
 	}
@@ -114,6 +119,11 @@ func newECSEvent(ev *rules.Event) ecsEvent {
 	}
 	if ev.Errno != "" {
 		out.Error = &ecsError{Code: ev.Errno}
+	}
+	if ev.File.Path != "" {
+		dir, name := path.Split(ev.File.Path)
+		out.File = &ecsFile{Path: ev.File.Path, Name: name, Directory: path.Clean(dir),
+			Extension: strings.TrimPrefix(path.Ext(name), ".")}
 	}
 	return out
 }

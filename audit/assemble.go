@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Event is an *Exec or a *Connect, emitted by the Assembler; type-switch on
+// Event is an *Exec, a *Connect or a *File, emitted by the Assembler; type-switch on
 // it. The interface is sealed: no other type implements it.
 type Event interface {
 	EventTime() time.Time
@@ -45,6 +45,7 @@ type AssemblerStats struct {
 	Completed uint64 // events ended by their EOE record
 	Execs     uint64 // Exec values emitted
 	Connects  uint64 // Connect values emitted
+	Files     uint64 // File values emitted
 	// ArgcMismatch counts Execs whose arguments are not the argc the kernel
 	// announced (records lost or out of order), ArgsTruncated those whose
 	// argv was cut at MaxArgBytes.
@@ -140,6 +141,8 @@ func (a *Assembler) Push(r Record, emit func(Event)) error {
 		err = p.decodeSockaddr(fields)
 	case TypeURingOp:
 		err = p.decodeURingOp(fields)
+	case TypePath:
+		err = p.decodePath(fields)
 	}
 	if err != nil {
 		a.stats.Malformed++
@@ -218,6 +221,14 @@ func (a *Assembler) finish(p *pending, emit func(Event)) error {
 		}
 		a.stats.Connects++
 		emit(c)
+	case kindFile:
+		f := p.buildFile()
+		if f == nil {
+			a.stats.OtherSyscalls++
+			return nil
+		}
+		a.stats.Files++
+		emit(f)
 	case kindURingEnter:
 		c := p.buildURingConnect()
 		if c == nil {

@@ -71,6 +71,15 @@ func NeedsOf(specs []RuleSpec) ([]Need, error) {
 		if r.Action != actionAlways || r.Flags&^filterPrepend != filterExit {
 			continue
 		}
+		// A watch (AUDIT_DIR, AUDIT_WATCH) names all syscalls but matches
+		// only its inodes: it is not a syscall need, and the admin's
+		// syscall rules are not what could shadow it.
+		if _, ok := r.Field(fieldDir); ok {
+			continue
+		}
+		if _, ok := r.Field(fieldWatch); ok {
+			continue
+		}
 		arch := uint32(0)
 		if f, ok := r.Field(ruleFieldArch); ok {
 			arch = f.Value

@@ -53,6 +53,10 @@ type pending struct {
 	family       uint16
 	dest         netip.AddrPort
 
+	parentItem    pathItem // the last PARENT record
+	created       pathItem // the CREATE record (kindFile)
+	createdParent pathItem // the PARENT before it
+
 	broken bool // a record the event needs was malformed: emit nothing
 }
 
@@ -71,8 +75,12 @@ func (p *pending) wants(t uint16) bool {
 		return true
 	}
 	switch t {
-	case TypeExecve, TypeCwd:
+	case TypeExecve:
 		return p.kind == kindExec
+	case TypeCwd:
+		return p.kind == kindExec || p.kind == kindFile
+	case TypePath:
+		return p.kind == kindFile
 	case TypeSockaddr:
 		return p.kind == kindConnect || p.kind == kindURingEnter
 	case TypeURingOp:

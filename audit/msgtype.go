@@ -54,5 +54,7 @@ const (
 	filterExit     = 0x04 // AUDIT_FILTER_EXIT: the syscall exit list
 	filterPrepend  = 0x10 // AUDIT_FILTER_PREPEND: insert at the head of the list
 	fieldFilterKey = 210  // AUDIT_FILTERKEY: the rule's key string
+	fieldWatch     = 105  // AUDIT_WATCH: a file watch's path
+	fieldDir       = 107  // AUDIT_DIR: a directory watch's path
 	keySeparator   = 0x01 // AUDIT_KEY_SEPARATOR between several keys of one rule
 )

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,20 @@ func SensorRules(key string, ownPID int, f Features) (rules []RuleSpec, skipped 
 	// io_uring connects (uring.go): kernels older than 5.16 refuse the
 	// filter list, and there they go unseen.
 	rules = append(rules, RuleSpec{Text: uringRulePrefix + "connect" + k, Optional: true})
+	// Files made in apt's configuration directory (file.go). A path watch
+	// (AUDIT_WATCH) on the directory matches a syscall whose PARENT item is
+	// the directory's inode (kernel/audit_watch.c), that is every name made
+	// in it, with the write and attribute classes of -p wa. It is not
+	// auditctl's -w DIR/ (AUDIT_DIR, an audit_tree over the whole subtree):
+	// apt reads no subdirectory, and removing a tree rule has the kernel
+	// prune it asynchronously, which lost a serial around the audit PID
+	// handover (TestHandOverAndReclaim). Without the directory there is no
+	// apt to plant a hook for.
+	if fi, err := os.Stat(WatchedDir); err == nil && fi.IsDir() {
+		rules = append(rules, RuleSpec{Text: "-a always,exit -F path=" + WatchedDir + " -F perm=wa" + k})
+	} else {
+		skipped = append(skipped, "the file watch on "+WatchedDir+" (no such directory)")
+	}
 
 	if !f.Compat32 {
 		return rules, append(skipped, "all b32 rules (not an x86_64 kernel)")

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"encoding/binary"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,6 +22,14 @@ func TestSensorRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rules, skipped := SensorRules("k", 42, tt.f)
+			if fi, err := os.Stat(WatchedDir); err == nil && fi.IsDir() {
+				tt.wantRules++ // the watch on apt's configuration directory
+				if !slices.ContainsFunc(rules, func(r RuleSpec) bool { return r.Text == "-a always,exit -F path=/etc/apt/apt.conf.d -F perm=wa -k k" }) {
+					t.Errorf("no watch on %s in %v", WatchedDir, rules)
+				}
+			} else {
+				tt.wantSkipped = append(tt.wantSkipped[:len(tt.wantSkipped):len(tt.wantSkipped)], "the file watch")
+			}
 			if len(rules) != tt.wantRules {
 				t.Errorf("%d rules, want %d: %v", len(rules), tt.wantRules, rules)
 			}

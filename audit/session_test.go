@@ -145,6 +145,7 @@ type wantRule struct {
 	arch     uint32 // 0: no arch field
 	syscalls []int
 	action   uint32
+	dir      string // the AUDIT_WATCH path of a watch, "" for none
 }
 
 func checkRules(t *testing.T, got []KernelRule, want []wantRule) {
@@ -160,6 +161,9 @@ func checkRules(t *testing.T, got []KernelRule, want []wantRule) {
 		arch, ok := r.Field(fieldArch)
 		if w.arch != 0 && (!ok || arch.Value != w.arch) {
 			t.Errorf("rule %d: arch %#x, want %#x", i, arch.Value, w.arch)
+		}
+		if d, ok := r.Field(fieldWatch); w.dir != "" && (!ok || d.Str != w.dir) {
+			t.Errorf("rule %d: dir %+v, want %q", i, d, w.dir)
 		}
 		for _, nr := range w.syscalls {
 			if !r.HasSyscall(nr) {
@@ -222,6 +226,7 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
 		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
 		{arch: archX86_64, syscalls: []int{46}, action: 2},
+		{action: 2, dir: WatchedDir}, // the watch on apt's configuration directory
 	}
 	if f.Compat32 {
 		want = append(want,
@@ -291,6 +296,7 @@ func TestSessionOldKernelSkipsRules(t *testing.T) {
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
 		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
 		{arch: archX86_64, syscalls: []int{46}, action: 2},
+		{action: 2, dir: WatchedDir},
 		{syscalls: []int{16}, action: 2},
 	})
 	if got[1].HasSyscall(322) {
@@ -313,6 +319,7 @@ func TestSessionOldKernelSkipsRules(t *testing.T) {
 		{arch: archX86_64, syscalls: []int{42}, action: 2},
 		{arch: archX86_64, syscalls: []int{44, 307}, action: 2},
 		{arch: archX86_64, syscalls: []int{46}, action: 2},
+		{action: 2, dir: WatchedDir},
 		{arch: archI386, syscalls: []int{11, 358}, action: 2},
 		{arch: archI386, syscalls: []int{102}, action: 2},
 		{syscalls: []int{16}, action: 2},

@@ -19,6 +19,9 @@ const (
 	// kindURingEnter is io_uring_enter: a connect when the event also has
 	// a URINGOP record of IORING_OP_CONNECT (see uring.go).
 	kindURingEnter
+	// kindFile is a syscall that can make a new name in a directory
+	// (file.go): a File when its PATH records show a CREATE.
+	kindFile
 )
 
 // sysIOURingEnter is io_uring_enter's number, the same on x86_64, i386
@@ -92,6 +95,9 @@ func classify(arch uint32, nr uint64, a args) syscallKind {
 	}
 	if nr == sysIOURingEnter && (arch == ArchX8664 || arch == ArchI386 || arch == ArchAArch64) {
 		return kindURingEnter
+	}
+	if isFileSyscall(arch, nr) {
+		return kindFile
 	}
 	switch arch {
 	case ArchX8664:

@@ -164,7 +164,7 @@ condition = '''process.args : "*/usr/local/bin/mirror-sync*"'''
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := set.Rules[0]
+	r := ruleByID(t, set, AptNetconID)
 	if len(r.Exceptions) != 1 || r.Exceptions[0].Source != filepath.Join(dir, "10-site.toml")+":6" {
 		t.Fatalf("exceptions %+v", r.Exceptions)
 	}
@@ -198,8 +198,8 @@ condition = '''process.args : "*/usr/local/bin/mirror-sync*"'''
 	if err != nil {
 		t.Fatal(err)
 	}
-	if set.Rules[0].Source != p || set.Rules[0].Name != "Upstream Shaped Rule" || len(set.Rules[0].Exceptions) != 1 {
-		t.Errorf("replacement: %s from %s", set.Rules[0].Name, set.Rules[0].Source)
+	if r := ruleByID(t, set, AptNetconID); r.Source != p || r.Name != "Upstream Shaped Rule" || len(r.Exceptions) != 1 {
+		t.Errorf("replacement: %s from %s", r.Name, r.Source)
 	}
 
 	writeFile(t, dir, "40-bad.toml", "[[exception]]\nrule_id = \"no-such-rule\"\ncondition = 'true'\n")
@@ -234,4 +234,16 @@ func TestReloadKeepsUnchangedRules(t *testing.T) {
 	if s := e.Stats(); s.Dropped != 1 || s.Pending != 0 {
 		t.Fatalf("stats %+v, want the changed rule's sequence dropped", s)
 	}
+}
+
+// ruleByID returns the loaded rule with id (the shipped set holds several).
+func ruleByID(t *testing.T, set *Set, id string) *Rule {
+	t.Helper()
+	for _, r := range set.Rules {
+		if r.ID == id {
+			return r
+		}
+	}
+	t.Fatalf("no rule %s in %d rules", id, len(set.Rules))
+	return nil
 }

@@ -21,6 +21,9 @@ func (s *sensor) handleAudit(ev audit.Event) {
 	case *audit.Connect:
 		s.counts.Connects++
 		pr = e.Process
+	case *audit.File:
+		s.counts.Files++
+		pr = e.Process
 	default:
 		return
 	}
@@ -36,6 +39,8 @@ func (s *sensor) applyAudit(p *Proc, ev audit.Event) {
 		re = s.execEvent(p, e)
 	case *audit.Connect:
 		re = s.connectEvent(p, e)
+	case *audit.File:
+		re = s.fileEvent(p, e)
 	default:
 		return
 	}

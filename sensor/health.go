@@ -78,7 +78,7 @@ func (s *sensor) logHealth() {
 	}
 	s.lastLog = s.counts
 	s.log.Info("health",
-		"execs", s.counts.Execs, "connects", s.counts.Connects, "forks", s.counts.Forks,
+		"execs", s.counts.Execs, "connects", s.counts.Connects, "files", s.counts.Files, "forks", s.counts.Forks,
 		"exits", s.counts.Exits, "alerts", s.counts.Alerts,
 		"audit", st, "connector", ls, "assembler", as, "engine", es,
 		"cache_len", s.tree.Len(), "cache_bytes", s.tree.Bytes(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats)

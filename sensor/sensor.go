@@ -115,13 +115,14 @@ type sensor struct {
 	// notifyFailing: the last sd_notify failed (notify.go).
 	notifyFailing bool
 	losses        *lossTracker
-	kernelLost    uint64    // the kernel's lost counter, widened to 64 bits
-	own           ownAlerts // own_alerts.go
+	kernelLost    uint64     // the kernel's lost counter, widened to 64 bits
+	own           ownAlerts  // own_alerts.go
+	watched       watchedDir // audit.WatchedDir's identity (file.go)
 }
 
 // counts are the sensor's own counters, logged when they move.
 type counts struct {
-	Execs, Connects, Forks, Exits, Alerts, AlertErrors uint64
+	Execs, Connects, Files, Forks, Exits, Alerts, AlertErrors uint64
 }
 
 func newSensor(cfg Config) (*sensor, error) {
@@ -162,6 +163,7 @@ func newSensor(cfg Config) (*sensor, error) {
 	s.own.init(rs)
 	s.emit = s.emitAudit
 	s.res = newResolver(tree, cfg.ParentWait)
+	s.watched, _ = statWatchedDir(audit.WatchedDir)
 	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
 	return s, nil
 }
