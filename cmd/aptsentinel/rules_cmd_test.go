@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -67,7 +68,11 @@ func TestRulesListJSON(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) == 0 || rows[0].ID != ruleID || rows[0].Source != "builtin" || rows[0].Enabled || rows[0].Version != 10 {
+	i := slices.IndexFunc(rows, func(r ruleRow) bool { return r.ID == ruleID })
+	if i < 0 || rows[i].Source != "builtin" || rows[i].Enabled || rows[i].Version != 10 {
 		t.Errorf("rows %+v, want the seed rule, builtin, disabled", rows)
+	}
+	if !slices.ContainsFunc(rows, func(r ruleRow) bool { return r.ID == aptConfRuleID && r.Enabled }) {
+		t.Errorf("rows %+v lack rule %s, enabled", rows, aptConfRuleID)
 	}
 }

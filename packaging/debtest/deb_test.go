@@ -40,6 +40,7 @@ func TestDebFiles(t *testing.T) {
 		"/usr/share/lintian/overrides/aptsentinel": "-rw-r--r--",
 		// The shipped rules, for reading (the binary embeds them).
 		"/usr/share/aptsentinel/rules/apt_hook_shell_network_connection.toml": "-rw-r--r--",
+		"/usr/share/aptsentinel/rules/apt_conf_file_creation.toml":            "-rw-r--r--",
 	}
 	for path, mode := range want {
 		e, ok := entries[path]
