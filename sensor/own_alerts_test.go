@@ -12,6 +12,7 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/alert"
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/internal/ecstest"
 	"github.com/aptsentinel/aptsentinel/rules"
 )
 
@@ -56,18 +57,6 @@ func alertDocs(t *testing.T, b *bytes.Buffer) []map[string]any {
 	return out
 }
 
-func get(d map[string]any, path string) any {
-	var cur any = d
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[p]
-	}
-	return cur
-}
-
 func TestLossAlertDocument(t *testing.T) {
 	var b bytes.Buffer
 	s := ownSensor(t, &b)
@@ -104,14 +93,14 @@ func TestLossAlertDocument(t *testing.T) {
 		if strings.HasPrefix(path, "events.0.") || strings.HasPrefix(path, "threat.0.") {
 			continue // arrays checked below
 		}
-		if got := get(d, path); got != want {
+		if got := ecstest.Field(d, path); got != want {
 			t.Errorf("%s = %v, want %v", path, got, want)
 		}
 	}
-	if v, ok := get(d, "aptsentinel.losses.serial_gaps").(map[string]any); !ok || v["count"] != nil {
-		t.Errorf("unknown count not null: %v", get(d, "aptsentinel.losses.serial_gaps"))
+	if v, ok := ecstest.Field(d, "aptsentinel.losses.serial_gaps").(map[string]any); !ok || v["count"] != nil {
+		t.Errorf("unknown count not null: %v", ecstest.Field(d, "aptsentinel.losses.serial_gaps"))
 	}
-	if c := get(d, "event.category"); c == nil || c.([]any)[0] != "host" {
+	if c := ecstest.Field(d, "event.category"); c == nil || c.([]any)[0] != "host" {
 		t.Errorf("event.category %v", c)
 	}
 	msg, _ := d["message"].(string)
@@ -151,7 +140,7 @@ func TestTamperAlertDocument(t *testing.T) {
 		"aptsentinel.tamper.count":       float64(12),
 		"aptsentinel.tamper.change.auid": float64(1000),
 	} {
-		if got := get(d, path); got != want {
+		if got := ecstest.Field(d, path); got != want {
 			t.Errorf("%s = %v, want %v", path, got, want)
 		}
 	}
