@@ -110,10 +110,12 @@ func TestRealChildWithParenComm(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	// Wait for the exec to have happened (comm changes at exec).
+	// Wait for the exec to have finished: comm changes early in exec
+	// (begin_new_exec), the argument area is set up after it
+	// (create_elf_tables), so an empty cmdline can be read in between.
 	var p Process
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if p, err = fs.Process(cmd.Process.Pid); err == nil && p.Comm == "a b) (c" {
+		if p, err = fs.Process(cmd.Process.Pid); err == nil && p.Comm == "a b) (c" && len(p.Args) > 0 {
 			break
 		}
 	}
