@@ -24,7 +24,9 @@ func TestSensorRules(t *testing.T) {
 			rules, skipped := SensorRules("k", 42, tt.f)
 			if fi, err := os.Stat(WatchedDir); err == nil && fi.IsDir() {
 				tt.wantRules++ // the watch on apt's configuration directory
-				if !slices.ContainsFunc(rules, func(r RuleSpec) bool { return r.Text == "-a always,exit -F path=/etc/apt/apt.conf.d -F perm=wa -k k" }) {
+				if !slices.ContainsFunc(rules, func(r RuleSpec) bool {
+					return r.Text == "-a always,exit -F arch=b64 -S "+nameMakers64+" -F path=/etc/apt/apt.conf.d -F perm=wa -k k"
+				}) {
 					t.Errorf("no watch on %s in %v", WatchedDir, rules)
 				}
 			} else {
