@@ -93,18 +93,26 @@ type EventQuery struct {
 	Where    Node
 }
 
+// JoinKey is one key of a `by` clause: a field, or (an aptsentinel
+// extension, see compile.go joinKey) alternatives `f1 or f2 ...`, whose
+// values all stand for the key.
+type JoinKey struct {
+	Pos    Pos
+	Fields []*FieldRef // at least one
+}
+
 // Step is one bracketed query of a sequence.
 type Step struct {
 	Pos   Pos
 	Query *EventQuery
-	By    []*FieldRef
+	By    []*JoinKey
 	Runs  int // with runs=N; 0 means 1
 }
 
 // Sequence is `sequence [by ...] [with maxspan=...] steps... [until [...]]`.
 type Sequence struct {
 	Pos     Pos
-	By      []*FieldRef
+	By      []*JoinKey
 	MaxSpan time.Duration // 0: none
 	Steps   []*Step
 	Until   *Step

@@ -34,6 +34,18 @@ type cstep[E any] struct {
 	category string // "" matches any
 	cond     evalFn[E]
 	keys     []keyFn[E]
+	// alt is the index in keys of the one key with alternatives (`by a or
+	// b`, or a multi-valued field), -1 if none; keys[alt] is nil and alts
+	// give its values.
+	alt  int
+	alts []altFn[E]
+}
+
+// altFn is one field of a join key with alternatives: a single-valued one
+// (one) or a multi-valued one (many), whose every value is a candidate.
+type altFn[E any] struct {
+	one  keyFn[E]
+	many func(*E) []string
 }
 
 // Query is a compiled query: an event query (one step, no keys) or a
@@ -81,7 +93,7 @@ func Compile[E any](src string, schema Schema[E]) (q *Query[E], err error) {
 	c := &compiler[E]{schema: &schema}
 	q = &Query[E]{Source: src, schema: &schema}
 	if ast.Event != nil {
-		st, err := c.step(ast.Event, nil, nil)
+		st, err := c.step(ast.Event, nil, nil, false)
 		if err != nil {
 			return nil, err
 		}
@@ -89,8 +101,8 @@ func Compile[E any](src string, schema Schema[E]) (q *Query[E], err error) {
 	} else {
 		s := ast.Sequence
 		q.Sequence, q.MaxSpan = true, s.MaxSpan
-		for _, ps := range s.Steps {
-			st, err := c.step(ps.Query, s.By, ps.By)
+		for i, ps := range s.Steps {
+			st, err := c.step(ps.Query, s.By, ps.By, i > 0)
 			if err != nil {
 				return nil, err
 			}
@@ -105,7 +117,7 @@ func Compile[E any](src string, schema Schema[E]) (q *Query[E], err error) {
 			}
 		}
 		if s.Until != nil {
-			if q.until, err = c.step(s.Until.Query, s.By, s.Until.By); err != nil {
+			if q.until, err = c.step(s.Until.Query, s.By, s.Until.By, false); err != nil {
 				return nil, err
 			}
 			if len(q.until.keys) != nkeys {
@@ -185,8 +197,10 @@ type compiler[E any] struct {
 	trackers []*tracker[E]
 }
 
-func (c *compiler[E]) step(q *EventQuery, seqBy, stepBy []*FieldRef) (*cstep[E], error) {
-	st := &cstep[E]{pos: q.Pos}
+// step compiles one query with its join keys; joins says whether it is a
+// step after the first, the only place a key with alternatives may be.
+func (c *compiler[E]) step(q *EventQuery, seqBy, stepBy []*JoinKey, joins bool) (*cstep[E], error) {
+	st := &cstep[E]{pos: q.Pos, alt: -1}
 	cat := strings.ToLower(q.Category)
 	switch {
 	case cat == "any":
@@ -204,14 +218,73 @@ func (c *compiler[E]) step(q *EventQuery, seqBy, stepBy []*FieldRef) (*cstep[E],
 	if len(keys) > maxKeys {
 		return nil, errAt(keys[maxKeys].Pos, "more than %d join keys are not supported", maxKeys)
 	}
-	for _, k := range keys {
-		kf, err := c.key(k)
+	for i, k := range keys {
+		if len(k.Fields) == 1 && c.kind(k.Fields[0]) != KindStrings {
+			kf, err := c.key(k.Fields[0])
+			if err != nil {
+				return nil, err
+			}
+			st.keys = append(st.keys, kf)
+			continue
+		}
+		// A key with alternatives, or a multi-valued field, has several
+		// values: on a later step the event joins the pending sequence of
+		// any of them. A first step (or until) would not know which value
+		// names the sequence it starts (or clears), so it is refused there.
+		switch {
+		case !joins:
+			return nil, errAt(k.Pos, "join key %s: a key with alternatives (or) or a multi-valued field may only join a step after the first (aptsentinel extension), not start or clear a sequence", keyName(k))
+		case st.alt >= 0:
+			return nil, errAt(k.Pos, "join key %s: only one key of a step may have alternatives or many values", keyName(k))
+		}
+		alts, err := c.alternatives(k)
 		if err != nil {
 			return nil, err
 		}
-		st.keys = append(st.keys, kf)
+		st.alt, st.alts = i, alts
+		st.keys = append(st.keys, nil)
 	}
 	return st, nil
+}
+
+// keyName is a join key as written.
+func keyName(k *JoinKey) string {
+	names := make([]string, len(k.Fields))
+	for i, f := range k.Fields {
+		names[i] = f.Name
+	}
+	return strings.Join(names, " or ")
+}
+
+// kind is a known field's Kind, 0 for an unknown one (which key() and
+// alternatives() report).
+func (c *compiler[E]) kind(r *FieldRef) Kind {
+	if f, ok := c.schema.Fields[r.Name]; ok {
+		return f.Kind
+	}
+	return 0
+}
+
+// alternatives compiles the fields of a key with alternatives; an unknown
+// field gives no values (and a warning), as it is always null.
+func (c *compiler[E]) alternatives(k *JoinKey) ([]altFn[E], error) {
+	var out []altFn[E]
+	for _, r := range k.Fields {
+		f, ok := c.field(r)
+		switch {
+		case !ok:
+			continue
+		case f.Kind == KindStrings:
+			out = append(out, altFn[E]{many: f.Strings})
+			continue
+		}
+		kf, err := c.key(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, altFn[E]{one: kf})
+	}
+	return out, nil
 }
 
 func (c *compiler[E]) key(k *FieldRef) (keyFn[E], error) {
@@ -235,7 +308,7 @@ func (c *compiler[E]) key(k *FieldRef) (keyFn[E], error) {
 			return a.String(), ok
 		}, nil
 	}
-	return nil, errAt(k.Pos, "join key %s: a multi-valued or boolean field cannot be a join key", k.Name)
+	return nil, errAt(k.Pos, "join key %s: a boolean field cannot be a join key", k.Name)
 }
 
 // field looks a field up, recording a warning for an unknown one.

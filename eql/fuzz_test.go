@@ -13,6 +13,8 @@ import (
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{
 		seqAB,
+		seqSelfOrDescendant,
+		`sequence [process where true] by process.entity_id [network where true] by process.Ext.ancestry or process.parent.entity_id or process.pid`,
 		`process where process.name : ("a*", "b?") and not process.args in~ ("x") or length(process.name) > 2`,
 		`network where cidrmatch(destination.ip, "10.0.0.0/8", "::1") and child of [process where true]`,
 		`sequence by host.id with maxspan=5s [process where true] by process.entity_id with runs=2 until [process where false]`,
@@ -41,7 +43,7 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range []*tev{base(), {}, ev("network", "connect", "a", "b", 0)} {
+		for _, e := range []*tev{base(), {}, ev("network", "connect", "a", "b", 0), desc("c", 0, "a", "b")} {
 			r.Process(e)
 		}
 	})

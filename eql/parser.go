@@ -204,14 +204,25 @@ func (p *parser) duration() (time.Duration, error) {
 	return time.Duration(n) * u, nil
 }
 
-func (p *parser) keys() ([]*FieldRef, error) {
-	var out []*FieldRef
+// keys parses `k, k, ...` after by, each k a field or alternatives
+// `field or field ...` (nothing else may follow a key with "or").
+func (p *parser) keys() ([]*JoinKey, error) {
+	var out []*JoinKey
 	for {
 		t := p.take()
 		if t.kind != tIdent {
 			return nil, errAt(t.pos, "want a field name after by, got %s", t.describe())
 		}
-		out = append(out, &FieldRef{Pos: t.pos, Name: t.text, Optional: t.optional})
+		k := &JoinKey{Pos: t.pos, Fields: []*FieldRef{{Pos: t.pos, Name: t.text, Optional: t.optional}}}
+		for isKw(p.peek(), "or") {
+			p.take()
+			t := p.take()
+			if t.kind != tIdent {
+				return nil, errAt(t.pos, "want a field name after or in a join key, got %s", t.describe())
+			}
+			k.Fields = append(k.Fields, &FieldRef{Pos: t.pos, Name: t.text, Optional: t.optional})
+		}
+		out = append(out, k)
 		if !isOp(p.peek(), ",") {
 			return out, nil
 		}

@@ -82,6 +82,9 @@ type qstate[E any] struct {
 // Runner runs compiled queries over a stream of events with Elasticsearch
 // EQL sequence semantics:
 //   - events join when all their join keys are equal (sequence by + step by);
+//     a later step's key with alternatives (`by a or b`, or a multi-valued
+//     field: an aptsentinel extension) joins the pending sequence of each
+//     of its values, so one event may complete several sequences;
 //   - one pending sequence per state and key: a newer event reaching the same
 //     state replaces the older (its clock restarts when it is the first);
 //   - a completed sequence is cleared, so it matches once;
@@ -211,6 +214,10 @@ func (r *Runner[E]) Process(e *E) []Match[E] {
 				r.start(st, key, e, t)
 				continue
 			}
+			if step.alt >= 0 {
+				out = r.joinAny(st, qi, si, step, e, t, out)
+				continue
+			}
 			key, ok := stepKey(step, e)
 			if !ok {
 				if isTrue(step.cond(e)) {
@@ -231,9 +238,70 @@ func (r *Runner[E]) Process(e *E) []Match[E] {
 	return out
 }
 
+// joinAny runs step si, whose join key st.alt has alternatives, on e: e
+// joins every pending sequence whose key equals any of the key's values
+// (in the order of the fields, each multi-valued field's values in order).
+// A value given twice finds nothing the second time: advance moved its
+// sequence on.
+func (r *Runner[E]) joinAny(st *qstate[E], qi, si int, step *cstep[E], e *E, t time.Time, out []Match[E]) []Match[E] {
+	key, ok := stepKey(step, e)
+	if !ok {
+		if isTrue(step.cond(e)) {
+			r.stats.Unkeyed++
+		}
+		return out
+	}
+	keyed := false
+	cond := 0 // 0 not evaluated yet, 1 true, -1 false or null
+	try := func(v string) {
+		if v == "" {
+			return
+		}
+		keyed = true
+		key[step.alt] = v
+		p := st.waiting[si-1][key]
+		if p == nil || t.Before(p.last) || t.After(p.deadline) {
+			return
+		}
+		if cond == 0 {
+			cond = -1
+			if isTrue(step.cond(e)) {
+				cond = 1
+			}
+		}
+		if cond < 0 {
+			return
+		}
+		if m, ok := r.advance(st, si, p, e, t); ok {
+			m.Query = qi
+			out = append(out, m)
+		}
+	}
+	for _, a := range step.alts {
+		if a.one != nil {
+			if v, ok := a.one(e); ok {
+				try(v)
+			}
+			continue
+		}
+		for _, v := range a.many(e) {
+			try(v)
+		}
+	}
+	if !keyed && isTrue(step.cond(e)) {
+		r.stats.Unkeyed++
+	}
+	return out
+}
+
+// stepKey is e's join key for step st; the key with alternatives, if any,
+// is left empty for joinAny to fill.
 func stepKey[E any](st *cstep[E], e *E) (joinKey, bool) {
 	var k joinKey
 	for i, f := range st.keys {
+		if i == st.alt {
+			continue
+		}
 		v, ok := f(e)
 		if !ok || v == "" {
 			return k, false

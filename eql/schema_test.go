@@ -34,8 +34,9 @@ var testSchema = Schema[tev]{
 		"process.parent.entity_id": StringField(func(e *tev) string {
 			return e.parent
 		}),
-		"event.action": StringField(func(e *tev) string { return e.action }),
-		"host.os.type": ConstStringField[tev]("linux"),
+		"event.action":         StringField(func(e *tev) string { return e.action }),
+		"process.Ext.ancestry": StringsField(func(e *tev) []string { return e.anc }),
+		"host.os.type":         ConstStringField[tev]("linux"),
 	},
 	Categories:     []string{"process", "network", "file"},
 	Category:       func(e *tev) string { return e.cat },
