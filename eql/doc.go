@@ -24,4 +24,13 @@
 //     a where clause whose value is null does not match.
 //
 // Array fields (process.args) match when any element does.
+//
+// One extension of aptsentinel's own: the join key of a sequence step
+// after the first may have alternatives, `by process.entity_id or
+// process.Ext.ancestry`, or be a multi-valued field; the event joins the
+// pending sequence of any of its values (each such sequence, so one event
+// may complete several). EQL has no "this process or one of its ancestors"
+// join; this is the smallest one that keeps sequence state keyed by one
+// value. A first step, `sequence by` and `until` refuse such a key: the
+// value that names the sequence they start or clear must be one.
 package eql
