@@ -106,7 +106,7 @@ func New(m rules.Match, host Host, now time.Time) Alert {
 			Severity:    r.Severity,
 		},
 		Threat:      newThreat(r.Threat),
-		Aptsentinel: m.Finding,
+		Aptsentinel: withLineage(m.Finding, m.Lineage),
 		Events:      make([]ecsEvent, 0, len(m.Events)),
 	}
 	a.Host.ID, a.Host.Name, a.Host.OS.Type = host.ID, host.Name, "linux"

@@ -41,6 +41,9 @@ type Match struct {
 	// step i). They are deep copies: they share no memory with the
 	// events given to Process, so the caller may reuse its buffers.
 	Events []Event
+	// Lineage is the chain from the last event's process up to the first
+	// one's (see Lineage), for alerts that say how the two are related.
+	Lineage []Ancestor
 	// Finding is set on the alerts of TypeSensor rules: what the sensor
 	// found (JSON values, such as the tamper or the loss report by name),
 	// written as the alert's aptsentinel object. Nil for engine matches.
@@ -142,7 +145,7 @@ func (e *Engine) Process(ev *Event) []Match {
 	}
 	out := make([]Match, len(ms))
 	for i, m := range ms {
-		out[i] = Match{Rule: e.rules[m.Query], Events: m.Events}
+		out[i] = Match{Rule: e.rules[m.Query], Events: m.Events, Lineage: Lineage(m.Events)}
 	}
 	return out
 }

@@ -228,11 +228,14 @@ func TestReloadKeepsUnchangedRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Other shipped rules that start on a hook shell (9277f4aa) did not
+	// change: their pending sequences stay.
+	before := e.Stats().Pending
 	if err := e.Reload(changed.Enabled()); err != nil {
 		t.Fatal(err)
 	}
-	if s := e.Stats(); s.Dropped != 1 || s.Pending != 0 {
-		t.Fatalf("stats %+v, want the changed rule's sequence dropped", s)
+	if s := e.Stats(); s.Dropped != 1 || s.Pending != before-1 {
+		t.Fatalf("stats %+v (%d pending before), want only the changed rule's sequence dropped", s, before)
 	}
 }
 

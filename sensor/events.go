@@ -45,6 +45,7 @@ func (s *sensor) applyAudit(p *Proc, ev audit.Event) {
 		return
 	}
 	for _, m := range s.engine.Process(&re) {
+		fillLineage(m.Lineage, p)
 		s.writeAlert(m)
 	}
 }
