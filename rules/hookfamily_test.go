@@ -3,6 +3,7 @@ package rules
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -273,5 +274,24 @@ func TestHookFamilyLateRecord(t *testing.T) {
 	e.Process(other)
 	if ms := e.Process(below("c", 300, 25*time.Second, "shell", "fe-fork", "fe")); len(ms) != 1 {
 		t.Errorf("late record stamped at +25 s: %d matches, want 1", len(ms))
+	}
+}
+
+// TestJoinAlternativesMisuseNamesLineCol: `rules check` (ParseFile) refuses
+// a key with alternatives where it cannot join, at its place in the file.
+func TestJoinAlternativesMisuseNamesLineCol(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{"sequence with maxspan=30s\n  [process where true] by process.entity_id or process.Ext.ancestry\n  [network where true] by process.entity_id", "x.toml:7:27: join key process.entity_id or process.Ext.ancestry"},
+		{"sequence by process.Ext.ancestry\n  [process where true]\n  [network where true]", "x.toml:6:13: join key process.Ext.ancestry"},
+	} {
+		raw := "[rule]\nrule_id = \"x\"\nname = \"x\"\ntype = \"eql\"\nquery = '''\n" + tt.query + "\n'''\n"
+		_, err := ParseFile("x.toml", []byte(raw))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !strings.Contains(err.Error(), "after the first") {
+			t.Errorf("ParseFile: %v, want %s...", err, tt.want)
+		}
+	}
+	raw := "[rule]\nrule_id = \"x\"\nname = \"x\"\ntype = \"eql\"\nquery = '''\nsequence [process where true] by process.entity_id\n  [network where true] by process.entity_id or process.Ext.ancestry\n'''\n"
+	if _, err := ParseFile("x.toml", []byte(raw)); err != nil {
+		t.Errorf("a later step's alternatives: %v", err)
 	}
 }

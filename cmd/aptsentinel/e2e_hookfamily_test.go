@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // Rule 9277f4aa "APT hook made a network connection (any front end, any
@@ -238,4 +242,132 @@ func TestE2EHookFamily(t *testing.T) {
 			t.Errorf("%d alerts for the connection 35 s after its hook shell, want none (maxspan 30 s)", n)
 		}
 	})
+}
+
+// uuPackage is the package the unattended-upgrade test installs at 1.0 and
+// lets unattended-upgrade upgrade to 2.0 from a local repository.
+const uuPackage = "aptsentinel-test-uu"
+
+// buildDeb builds an empty package (no files, no scripts) into dir.
+func buildDeb(t *testing.T, dir, name, version string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "pkg")
+	if err := os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	control := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: aptsentinel tests <root@localhost>\n"+
+		"Priority: optional\nSection: misc\nDescription: empty package for aptsentinel's tests\n", name, version)
+	if err := os.WriteFile(filepath.Join(root, "DEBIAN", "control"), []byte(control), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deb := filepath.Join(dir, name+"_"+version+"_all.deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", root, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v\n%s", err, out)
+	}
+	return deb
+}
+
+// localRepo makes a flat file repository in dir holding debs, whose
+// Release names origin (what unattended-upgrade's Origins-Pattern matches).
+func localRepo(t *testing.T, dir, origin string) {
+	t.Helper()
+	cmd := exec.Command("dpkg-scanpackages", "--multiversion", ".")
+	cmd.Dir = dir
+	packages, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dpkg-scanpackages: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Packages"), packages, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(packages)
+	release := fmt.Sprintf("Origin: %s\nLabel: %s\nSuite: stable\nCodename: %s\nDate: %s\nArchitectures: all amd64\nSHA256:\n %x %d Packages\n",
+		origin, origin, origin, time.Now().UTC().Format(time.RFC1123), sum, len(packages))
+	if err := os.WriteFile(filepath.Join(dir, "Release"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestE2EHookFamilyUnattendedUpgrade: unattended-upgrade (python; comm
+// "unattended-upgr") upgrades a package from a local file repository,
+// offline in a new network namespace, and runs the DPkg::Pre-Invoke hook,
+// whose child calls out: the rule alerts with unattended-upgr as the hook
+// shell's parent; the seed rule does not.
+func TestE2EHookFamilyUnattendedUpgrade(t *testing.T) {
+	requireE2E(t)
+	uu, err := exec.LookPath("unattended-upgrade")
+	if err != nil {
+		testenv.Require(t, "unattended-upgrade (package unattended-upgrades)", err)
+	}
+	for _, tool := range []string{"dpkg-scanpackages", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Require(t, tool+" (package dpkg-dev)", err)
+		}
+	}
+	const port = 5140
+	work := t.TempDir()
+	repo := filepath.Join(work, "repo")
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := buildDeb(t, t.TempDir(), uuPackage, "1.0")
+	buildDeb(t, repo, uuPackage, "2.0")
+	localRepo(t, repo, "aptsentinel-test")
+	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(work, "sources.list"), []byte("deb [trusted=yes] file:"+repo+" ./\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// APT_CONFIG is read besides /etc/apt/apt.conf.d: private lists and
+	// cache (an update must never touch the host's), our origin allowed,
+	// and the hook, as a site's configuration file would hold it.
+	conf := filepath.Join(work, "apt.conf")
+	hook := "bash -c '" + tcpTo(port) + "' 2>/dev/null; true"
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`Dir::Etc::SourceList "%[1]s/sources.list";
+Dir::Etc::SourceParts "%[1]s/sources.list.d";
+Dir::State::Lists "%[1]s/lists";
+Dir::Cache "%[1]s/cache";
+Unattended-Upgrade::Origins-Pattern { "origin=aptsentinel-test"; };
+Unattended-Upgrade::OnlyOnACPower "false";
+Unattended-Upgrade::Skip-Updates-On-Metered-Connections "false";
+DPkg::Pre-Invoke { "%[2]s"; };
+`, work, hook)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if exec.Command("dpkg-query", "-W", uuPackage).Run() == nil {
+			if out, err := exec.Command("dpkg", "--purge", uuPackage).CombinedOutput(); err != nil {
+				t.Errorf("dpkg --purge %s: %v\n%s", uuPackage, err, out)
+			}
+		}
+	})
+	if out, err := exec.Command("dpkg", "-i", old).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg -i %s: %v\n%s", old, err, out)
+	}
+	env := append(os.Environ(), "APT_CONFIG="+conf, "DEBIAN_FRONTEND=noninteractive")
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "unshare", append([]string{"-n"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("apt-get", "-q", "update")
+
+	s := startSensor(t)
+	out := run(uu, "-v")
+	if v, _ := exec.Command("dpkg-query", "-W", "-f=${Version}", uuPackage).Output(); string(v) != "2.0" {
+		t.Fatalf("unattended-upgrade left %s at %q, want 2.0 (the hook runs when dpkg does)\n%s", uuPackage, v, out)
+	}
+	a := checkHookFamilyAlert(t, s, port, "unattended-upgr")
+	t.Logf("hook shell %v, run by %v (%v)", field(a.doc, "process.command_line"), field(a.doc, "process.parent.name"), field(a.doc, "process.parent.executable"))
+	settle(t, s, port, 0)
 }
