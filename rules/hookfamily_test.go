@@ -295,3 +295,27 @@ func TestJoinAlternativesMisuseNamesLineCol(t *testing.T) {
 		t.Errorf("a later step's alternatives: %v", err)
 	}
 }
+
+// BenchmarkHookFamilyLoopbackFlood is issue 9's blinding attempt as the
+// engine sees it: every shipped rule, a hook shell pending, and a flood of
+// loopback connects from its descendants (each joins the pending shell by
+// its ancestry, and the condition turns it away).
+func BenchmarkHookFamilyLoopbackFlood(b *testing.B) {
+	set, err := Load(LoadConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := NewEngine(set.Enabled(), EngineConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.Process(hookShell("apt", 0))
+	flood := below("flooder", 300, time.Second, "m", "shell", "fe-fork", "fe", "sshd", "init")
+	flood.Destination = netip.MustParseAddrPort("127.0.0.1:80")
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := e.Process(flood); len(m) != 0 {
+			b.Fatalf("%d matches", len(m))
+		}
+	}
+}
