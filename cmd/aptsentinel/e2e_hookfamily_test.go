@@ -244,6 +244,43 @@ func TestE2EHookFamily(t *testing.T) {
 	})
 }
 
+// privateAptConf writes, in work, an APT configuration file for
+// APT_CONFIG (read besides /etc/apt/apt.conf.d) with its own source list
+// (sources), package lists and cache (an update must never touch the
+// host's), plus extra; it returns the file's path.
+func privateAptConf(t *testing.T, work, sources, extra string) string {
+	t.Helper()
+	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(work, "sources.list"), []byte(sources), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(work, "apt.conf")
+	text := fmt.Sprintf("Dir::Etc::SourceList \"%[1]s/sources.list\";\nDir::Etc::SourceParts \"%[1]s/sources.list.d\";\n"+
+		"Dir::State::Lists \"%[1]s/lists\";\nDir::Cache \"%[1]s/cache\";\n", work) + extra
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+// runContained runs args in a new network namespace with env.
+func runContained(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", append([]string{"-n"}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
 // uuPackage is the package the unattended-upgrade test installs at 1.0 and
 // lets unattended-upgrade upgrade to 2.0 from a local repository.
 const uuPackage = "aptsentinel-test-uu"
@@ -313,30 +350,12 @@ func TestE2EHookFamilyUnattendedUpgrade(t *testing.T) {
 	old := buildDeb(t, t.TempDir(), uuPackage, "1.0")
 	buildDeb(t, repo, uuPackage, "2.0")
 	localRepo(t, repo, "aptsentinel-test")
-	for _, d := range []string{"lists/partial", "cache/archives/partial", "sources.list.d"} {
-		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(work, "sources.list"), []byte("deb [trusted=yes] file:"+repo+" ./\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// APT_CONFIG is read besides /etc/apt/apt.conf.d: private lists and
-	// cache (an update must never touch the host's), our origin allowed,
-	// and the hook, as a site's configuration file would hold it.
-	conf := filepath.Join(work, "apt.conf")
 	hook := "bash -c '" + tcpTo(port) + "' 2>/dev/null; true"
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`Dir::Etc::SourceList "%[1]s/sources.list";
-Dir::Etc::SourceParts "%[1]s/sources.list.d";
-Dir::State::Lists "%[1]s/lists";
-Dir::Cache "%[1]s/cache";
-Unattended-Upgrade::Origins-Pattern { "origin=aptsentinel-test"; };
+	conf := privateAptConf(t, work, "deb [trusted=yes] file:"+repo+" ./\n", `Unattended-Upgrade::Origins-Pattern { "origin=aptsentinel-test"; };
 Unattended-Upgrade::OnlyOnACPower "false";
 Unattended-Upgrade::Skip-Updates-On-Metered-Connections "false";
-DPkg::Pre-Invoke { "%[2]s"; };
-`, work, hook)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+DPkg::Pre-Invoke { "`+hook+`"; };
+`)
 	t.Cleanup(func() {
 		if exec.Command("dpkg-query", "-W", uuPackage).Run() == nil {
 			if out, err := exec.Command("dpkg", "--purge", uuPackage).CombinedOutput(); err != nil {
@@ -348,26 +367,65 @@ DPkg::Pre-Invoke { "%[2]s"; };
 		t.Fatalf("dpkg -i %s: %v\n%s", old, err, out)
 	}
 	env := append(os.Environ(), "APT_CONFIG="+conf, "DEBIAN_FRONTEND=noninteractive")
-	run := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "unshare", append([]string{"-n"}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	run("apt-get", "-q", "update")
+	runContained(t, env, "apt-get", "-q", "update")
 
 	s := startSensor(t)
-	out := run(uu, "-v")
+	out := runContained(t, env, uu, "-v")
 	if v, _ := exec.Command("dpkg-query", "-W", "-f=${Version}", uuPackage).Output(); string(v) != "2.0" {
 		t.Fatalf("unattended-upgrade left %s at %q, want 2.0 (the hook runs when dpkg does)\n%s", uuPackage, v, out)
 	}
 	a := checkHookFamilyAlert(t, s, port, "unattended-upgr")
 	t.Logf("hook shell %v, run by %v (%v)", field(a.doc, "process.command_line"), field(a.doc, "process.parent.name"), field(a.doc, "process.parent.executable"))
 	settle(t, s, port, 0)
+}
+
+// TestE2EHookFamilyAptDaily: the apt-daily job as the timer runs it,
+// /usr/lib/apt/apt.systemd.daily update (a shell script, comm
+// "apt.systemd.dai"), runs apt-get update, whose Pre-Invoke hook calls out:
+// the hook shell's parent is apt-get (the script only starts it), and the
+// rule alerts; the seed rule, which names apt only, does not. The script's
+// update stamp is put back as it was.
+func TestE2EHookFamilyAptDaily(t *testing.T) {
+	requireE2E(t)
+	const daily = "/usr/lib/apt/apt.systemd.daily"
+	if _, err := os.Stat(daily); err != nil {
+		testenv.Require(t, daily+" (package apt)", err)
+	}
+	keepStamps(t, "/var/lib/apt/periodic")
+	const port = 5150
+	hook := "bash -c '" + tcpTo(port) + "' 2>/dev/null; true"
+	conf := privateAptConf(t, t.TempDir(), "", `APT::Periodic::Enable "1";
+APT::Periodic::Update-Package-Lists "always";
+APT::Periodic::Verbose "2";
+APT::Update::Pre-Invoke { "`+hook+`"; };
+`)
+	s := startSensor(t)
+	out := runContained(t, append(os.Environ(), "APT_CONFIG="+conf), daily, "update")
+	a := checkHookFamilyAlert(t, s, port, "apt-get")
+	t.Logf("hook shell %v run by %v; apt.systemd.daily said:\n%s", field(a.doc, "process.command_line"), field(a.doc, "process.parent.args"), out)
+	settle(t, s, port, 0)
+}
+
+// keepStamps puts the files of dir back as they were at cleanup: those the
+// test made are removed, the others get their times back.
+func keepStamps(t *testing.T, dir string) {
+	t.Helper()
+	before := map[string]time.Time{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			before[e.Name()] = info.ModTime()
+		}
+	}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			if mt, ok := before[e.Name()]; ok {
+				os.Chtimes(p, mt, mt)
+			} else {
+				os.Remove(p)
+			}
+		}
+	})
 }
