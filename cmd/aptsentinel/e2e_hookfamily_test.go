@@ -429,3 +429,25 @@ func keepStamps(t *testing.T, dir string) {
 		}
 	})
 }
+
+// TestHookFamilyRulesListAndCheck: the built binary lists the rule as a
+// shipped one, and `rules check` accepts its file (which uses the join
+// extension) and refuses the extension on a first step with FILE:LINE:COL.
+func TestHookFamilyRulesListAndCheck(t *testing.T) {
+	out, err := exec.Command(sensorBin, "rules", "list", "--rules-dir", t.TempDir()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), hookFamilyRuleID+"  APT hook made a network connection (any front end, any descendant)") {
+		t.Errorf("rules list: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(sensorBin, "rules", "check", "../../rules/shipped/apt_hook_any_descendant.toml").CombinedOutput(); err != nil {
+		t.Errorf("rules check of the shipped file: %v\n%s", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	rule := "[rule]\nrule_id = \"x\"\nname = \"x\"\nquery = '''\nsequence\n  [process where true] by process.entity_id or process.Ext.ancestry\n  [network where true] by process.entity_id\n'''\n"
+	if err := os.WriteFile(bad, []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(sensorBin, "rules", "check", bad).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.HasPrefix(string(out), bad+":6:27: join key process.entity_id or process.Ext.ancestry") {
+		t.Errorf("rules check of a first step with alternatives: %v\n%s", err, out)
+	}
+}
