@@ -26,7 +26,8 @@ type Alert struct {
 	File        *ecsFile        `json:"file,omitempty"`
 	// Aptsentinel holds what the sensor found for its own rules
 	// (aptsentinel.tamper, aptsentinel.losses): ECS has no fields for
-	// them (rules.Match.Finding).
+	// them (rules.Match.Finding); and, for a sequence whose last process
+	// descends from its first, aptsentinel.lineage (lineage.go).
 	Aptsentinel map[string]any `json:"aptsentinel,omitempty"`
 	// Events are the matched events in sequence order.
 	Events []ecsEvent `json:"events"`
