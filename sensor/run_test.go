@@ -102,10 +102,18 @@ func TestRunRealKernel(t *testing.T) {
 	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	if len(sink.alerts) != 1 {
-		t.Fatalf("%d alerts, want 1", len(sink.alerts))
+	// The hook shell's child also raises 9277f4aa (any front end, any
+	// descendant): count the seed rule's.
+	var seed []alert.Alert
+	for _, a := range sink.alerts {
+		if a.Rule.ID == rules.AptNetconID {
+			seed = append(seed, a)
+		}
 	}
-	a := sink.alerts[0]
+	if len(seed) != 1 {
+		t.Fatalf("%d alerts of the seed rule (of %d in all), want 1", len(seed), len(sink.alerts))
+	}
+	a := seed[0]
 	if a.Process.Name != "sh" || a.Process.Parent.Name != "apt" || a.Destination == nil || a.Destination.IP != "1.1.1.1" {
 		t.Errorf("alert: process %+v destination %+v", a.Process, a.Destination)
 	}
