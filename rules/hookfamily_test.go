@@ -319,3 +319,23 @@ func BenchmarkHookFamilyLoopbackFlood(b *testing.B) {
 		}
 	}
 }
+
+// TestLineageNotRelated: no lineage when the first event's process is not
+// the last one's own or an ancestor (a seed-style match always is), or
+// for a match of one event.
+func TestLineageNotRelated(t *testing.T) {
+	shell := *hookShell("apt", 0)
+	for name, evs := range map[string][]Event{
+		"one event":        {shell},
+		"stranger":         {shell, *below("x", 9, time.Second, "cron", "init")},
+		"no entity":        {shell, *below("", 9, time.Second, "shell")},
+		"shell without id": {{Process: Process{PID: 1}}, *below("c", 9, time.Second, "shell")},
+	} {
+		if l := Lineage(evs); l != nil {
+			t.Errorf("%s: lineage %+v, want none", name, l)
+		}
+	}
+	if l := Lineage([]Event{shell, *below("c", 300, time.Second, "shell")}); len(l) != 2 || l[1].Name != "sh" || l[1].PID != 200 {
+		t.Errorf("child: lineage %+v", l)
+	}
+}
