@@ -341,6 +341,7 @@ func TestE2EHookFamilyUnattendedUpgrade(t *testing.T) {
 			testenv.Require(t, tool+" (package dpkg-dev)", err)
 		}
 	}
+	keepStamps(t, "/var/lib/apt/periodic") // unattended-upgrade writes its stamp there
 	const port = 5140
 	work := t.TempDir()
 	repo := filepath.Join(work, "repo")
