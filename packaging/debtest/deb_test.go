@@ -41,6 +41,7 @@ func TestDebFiles(t *testing.T) {
 		// The shipped rules, for reading (the binary embeds them).
 		"/usr/share/aptsentinel/rules/apt_hook_shell_network_connection.toml": "-rw-r--r--",
 		"/usr/share/aptsentinel/rules/apt_conf_file_creation.toml":            "-rw-r--r--",
+		"/usr/share/aptsentinel/rules/apt_hook_shell_interpreter_child.toml":  "-rw-r--r--",
 		"/usr/share/aptsentinel/rules/sensor_audit_tampered.toml":             "-rw-r--r--",
 		"/usr/share/aptsentinel/rules/sensor_lost_events.toml":                "-rw-r--r--",
 	}
