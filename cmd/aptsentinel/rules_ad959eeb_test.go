@@ -88,3 +88,55 @@ func TestRulesTestAptExecExclusions(t *testing.T) {
 		t.Errorf("alerts differ:\nmissed: %q\nunexpected: %q", missed, extra)
 	}
 }
+
+// TestRulesTestAptListbugs: apt-listbugs' hook (DPkg::Pre-Install-Pkgs
+// "/usr/bin/apt-listbugs apt") asks the Debian bug server before dpkg
+// runs, and waits for an answer when offline, so it is tested with
+// recorded events, not live: the shell exec'ing apt-listbugs in its place
+// and a shell forking it both stay silent under all three APT rules; a
+// control with a longer hook line alerts (eaef8a35), so the events would
+// match without the exclusion.
+func TestRulesTestAptListbugs(t *testing.T) {
+	const events = "testdata/aptlistbugs/events.jsonl"
+	want := recordedWant(t, events)
+	var stdout, stderr bytes.Buffer
+	args := []string{"rules", "test", "--events", events, shippedSeed, shippedAptConf, shippedAptExec}
+	if code := realMain(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got []float64
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		evs, _ := doc["events"].([]any)
+		if len(evs) == 0 || field(doc, "rule.id") != aptNetconRuleID {
+			t.Fatalf("unexpected alert %s", line)
+		}
+		got = append(got, field(evs[len(evs)-1].(map[string]any), "process.pid").(float64))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts for the connections of pids %v, want %v:\n%s", got, want, stdout.String())
+	}
+}
+
+// recordedWant returns the pids of the events marked "_alert": true.
+func recordedWant(t *testing.T, events string) []float64 {
+	t.Helper()
+	data, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []float64
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["_alert"] == true {
+			want = append(want, field(doc, "process.pid").(float64))
+		}
+	}
+	return want
+}
