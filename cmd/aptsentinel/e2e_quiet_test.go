@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,8 +35,11 @@ const hookDebDir = "/var/cache/aptsentinel-ci/hook-debs" // .ci/stock-hook-debs
 var stockHooks = []string{"apt-listchanges", "needrestart", "etckeeper", "unattended-upgrades",
 	"apt-show-versions", "command-not-found", "apt-file"}
 
-// evidenceRules are test rules that alert on the exec of each hook's
-// program: the proof that the hook ran. The keys name the hooks.
+// evidenceRules are the conditions of test rules that alert on the exec
+// of each hook's program by a shell started with -c: the proof that the
+// hook ran, and the events the hook shell and its child made. The keys
+// name the hooks. (test and [ are left out: command-not-found's hook line
+// runs /usr/bin/test on its program's path.)
 var evidenceRules = map[string]string{
 	// DPkg::Pre-Install-Pkgs "/usr/bin/apt-listchanges --apt || test $? -lt 10"
 	"apt-listchanges": `process.args == "/usr/bin/apt-listchanges"`,
@@ -63,8 +68,10 @@ func writeEvidenceRules(t *testing.T, dir string) map[string]string {
 		id := fmt.Sprintf("%s%03d", evidencePrefix, i)
 		ids[name] = id
 		body := fmt.Sprintf("[rule]\nrule_id = %q\nname = %q\nseverity = \"low\"\nrisk_score = 1\n"+
-			"query = '''process where event.action == \"exec\" and %s'''\n"+
-			"[aptsentinel]\nmessage = \"hook ran: {{process.command_line}} (parent {{process.parent.name}})\"\n",
+			"query = '''sequence by host.id with maxspan=60s\n"+
+			"  [process where event.action == \"exec\" and process.args == \"-c\"] by process.entity_id\n"+
+			"  [process where event.action == \"exec\" and not process.name in (\"test\", \"[\") and %s] by process.parent.entity_id'''\n"+
+			"[aptsentinel]\nmessage = \"hook ran: {{last.process.command_line}} (shell run by {{process.parent.name}})\"\n",
 			id, "evidence: "+name, evidenceRules[name])
 		must(t, os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644))
 	}
@@ -291,6 +298,13 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	version("2.0")
 
 	all := s.waitAlerts(0, 0)
+	var evidenceAlerts []alertLine
+	for _, a := range all {
+		if strings.HasPrefix(field(a.doc, "rule.id").(string), evidencePrefix) {
+			evidenceAlerts = append(evidenceAlerts, a)
+		}
+	}
+	checkInterpreterNames(t, evidenceAlerts)
 	for _, p := range phases {
 		ran := map[string]bool{}
 		for _, a := range all[p.from:p.to] {
@@ -304,7 +318,7 @@ func TestE2EQuietStockHooks(t *testing.T) {
 					ran[hook] = true
 				}
 			}
-			if p.name == "apt update (v1)" || p.name == "apt install" {
+			if p.name == "apt update (v1)" || p.name == "apt install" || p.name == "unattended-upgrade" {
 				t.Logf("%s: %s", p.name, field(a.doc, "message"))
 			}
 		}
@@ -326,4 +340,92 @@ func TestE2EQuietStockHooks(t *testing.T) {
 			t.Errorf("%s: no evidence that %v ran; output:\n%s", p.name, missing, p.out)
 		}
 	}
+}
+
+// aptExecControl is ad959eeb's shape without its exclusions.
+const aptExecControl = `[rule]
+rule_id = "00000000-0000-4000-8000-0000000e0c01"
+name = "ad959eeb without exclusions"
+severity = "low"
+risk_score = 1
+query = '''
+sequence by host.id with maxspan=5s
+  [process where event.action == "exec" and process.parent.name == "apt" and process.args == "-c" and
+     process.name in ("bash", "dash", "sh", "tcsh", "csh", "zsh", "ksh", "fish")] by process.entity_id
+  [process where event.action == "exec" and process.name like ("bash", "dash", "sh", "tcsh", "csh", "zsh",
+     "ksh", "fish", "python*", "php*", "perl", "ruby", "lua*", "openssl", "nc", "netcat", "ncat", "telnet",
+     "awk")] by process.parent.entity_id
+'''
+`
+
+// checkInterpreterNames replays the hook shells and children that the
+// evidence rules caught under apt, with each child's process.name made
+// its interpreter's (perl, python3, dash) instead of the script's, through
+// ad959eeb: the sensor names a #! script by its comm (the script), so the
+// stock hooks are quiet without upstream's exclusions, and this shows they
+// stay quiet by those exclusions (the command lines, the guarded
+// `if [ -x` parent) if a script were named by its interpreter. The
+// control (the rule without exclusions) must alert for every child.
+func checkInterpreterNames(t *testing.T, alerts []alertLine) {
+	t.Helper()
+	seen := map[string]bool{}
+	var lines []string
+	children := 0
+	for _, a := range alerts {
+		if field(a.doc, "process.parent.name") != "apt" {
+			continue
+		}
+		evs, _ := a.doc["events"].([]any)
+		if len(evs) != 2 {
+			t.Fatalf("evidence alert with %d events: %s", len(evs), a.raw)
+		}
+		child := evs[1].(map[string]any)
+		proc := child["process"].(map[string]any)
+		exe, _ := proc["executable"].(string)
+		proc["name"] = filepath.Base(exe)
+		children++
+		for _, ev := range []any{evs[0], child} {
+			b, err := json.Marshal(ev)
+			must(t, err)
+			if !seen[string(b)] {
+				seen[string(b)] = true
+				lines = append(lines, string(b))
+			}
+		}
+	}
+	if children == 0 {
+		t.Fatal("no evidence alert under apt to replay")
+	}
+	// rules test wants the events in time order; RFC 3339 UTC sorts as text.
+	sort.SliceStable(lines, func(i, j int) bool {
+		var a, b struct {
+			T string `json:"@timestamp"`
+		}
+		_ = json.Unmarshal([]byte(lines[i]), &a)
+		_ = json.Unmarshal([]byte(lines[j]), &b)
+		return a.T < b.T
+	})
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	must(t, os.WriteFile(events, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	control := filepath.Join(dir, "control.toml")
+	must(t, os.WriteFile(control, []byte(aptExecControl), 0o644))
+	count := func(rule string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		if code := realMain([]string{"rules", "test", "--events", events, rule}, &stdout, &stderr); code != 0 {
+			t.Fatalf("rules test %s: exit %d: %s", rule, code, stderr.String())
+		}
+		out := strings.TrimSpace(stdout.String())
+		if out == "" {
+			return 0, ""
+		}
+		return len(strings.Split(out, "\n")), out
+	}
+	if n, _ := count(control); n != children {
+		t.Errorf("control: %d alerts for %d hook children named by their interpreter, want one each", n, children)
+	}
+	if n, out := count(shippedAptExec); n != 0 {
+		t.Errorf("ad959eeb alerts for stock hooks whose scripts are named by their interpreter:\n%s", out)
+	}
+	t.Logf("%d stock hook children under apt, named by their interpreter: quiet by ad959eeb's exclusions", children)
 }
