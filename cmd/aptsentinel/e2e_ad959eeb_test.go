@@ -193,7 +193,8 @@ func TestE2EAptRulesTogether(t *testing.T) {
 	}
 	for _, a := range []alertLine{file, exe, conn} {
 		order = append(order, field(a.doc, "rule.id").(string)[:8])
-		t.Logf("alert: %s", field(a.doc, "message"))
+		// As README "How the APT rules read together" shows them.
+		t.Logf("alert: %s %s %s", field(a.doc, "@timestamp"), field(a.doc, "rule.id").(string)[:8], field(a.doc, "message"))
 	}
 	if !file.received.Before(exe.received) || exe.received.After(conn.received) {
 		t.Errorf("alerts arrived out of order: %v (want 7c2e1297 ad959eeb eaef8a35)", order)
