@@ -196,6 +196,11 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	etcBefore := etcSnapshot(t)
 	t.Cleanup(func() { restoreEtc(t, etcBefore) })
 	const pkg = "aptsentinel-quiet-test"
+	// State outside /etc the purge leaves: ucf's registry keeps the two
+	// files unattended-upgrades registered (its purge drops them from the
+	// hash file only), and unattended-upgrade's log directory stays.
+	restoreFiles(t, "/var/lib/ucf/registry", "/var/lib/ucf/hashfile")
+	removeIfNew(t, "/var/log/unattended-upgrades")
 	t.Cleanup(func() { purge(t, append([]string{pkg}, ours...)...) })
 	withPolicyRC(t)
 	// unattended-upgrade takes the local origin from an apt.conf.d file, as
@@ -428,4 +433,32 @@ func checkInterpreterNames(t *testing.T, alerts []alertLine) {
 		t.Errorf("ad959eeb alerts for stock hooks whose scripts are named by their interpreter:\n%s", out)
 	}
 	t.Logf("%d stock hook children under apt, named by their interpreter: quiet by ad959eeb's exclusions", children)
+}
+
+// restoreFiles puts back the content of each path (those that exist now)
+// when the test ends, if it changed.
+func restoreFiles(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		before, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		t.Cleanup(func() {
+			if now, err := os.ReadFile(p); err == nil && bytes.Equal(now, before) {
+				return
+			}
+			t.Logf("restoring %s", p)
+			must(t, os.WriteFile(p, before, 0o644))
+		})
+	}
+}
+
+// removeIfNew removes path when the test ends, if it does not exist now.
+func removeIfNew(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Lstat(path); err == nil {
+		return
+	}
+	t.Cleanup(func() { must(t, os.RemoveAll(path)) })
 }
