@@ -64,8 +64,9 @@ func lastEvent(t *testing.T, a alertLine) map[string]any {
 	return evs[len(evs)-1].(map[string]any)
 }
 
-// TestE2EAptExecHooks: hooks given with -o to a real `apt update` (a
-// forked apt runs them through system()) and to a real `apt install`
+// TestE2EAptExecHooks: hooks given with -o and in a hook file in
+// /etc/apt/apt.conf.d to a real `apt update` (a forked apt runs them
+// through system()) and with -o to a real `apt install`
 // (DPkg::Pre-Install-Pkgs: apt execs /bin/sh itself) whose shell starts
 // python3, perl, nc, openssl or awk raise one ad959eeb alert each, naming
 // the hook shell, apt as its parent and the child.
@@ -87,6 +88,26 @@ func TestE2EAptExecHooks(t *testing.T) {
 			checkExecAlert(t, s, tag, c.child)
 		})
 	}
+	// The same five as one hook file: apt runs each line in its own shell.
+	t.Run("file", func(t *testing.T) {
+		path := "/etc/apt/apt.conf.d/99" + newTag("exec-file")
+		removeAtCleanup(t, path)
+		var conf strings.Builder
+		var tags []string
+		conf.WriteString("APT::Update::Pre-Invoke {\n")
+		for _, c := range cases {
+			tag := newTag("file-" + c.child)
+			tags = append(tags, tag)
+			fmt.Fprintf(&conf, "  \"%s; : %s\";\n", c.cmd, tag)
+		}
+		conf.WriteString("};\n")
+		must(t, os.WriteFile(path, []byte(conf.String()), 0o644))
+		aptRun(t, "apt")
+		must(t, os.Remove(path))
+		for i, c := range cases {
+			checkExecAlert(t, s, tags[i], c.child)
+		}
+	})
 	t.Run("Pre-Install-Pkgs", func(t *testing.T) {
 		tag := newTag("preinstall")
 		apttest.InstallLocal(t, apttest.BuildDummy(t), "-o", "DPkg::Pre-Install-Pkgs::=/usr/bin/python3 -c 'import sys'; : "+tag)
