@@ -23,7 +23,7 @@ func (s *sensorProc) ruleAlerts(id string) []alertLine {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []alertLine
-	for _, a := range append(s.own[:len(s.own):len(s.own)], s.alerts...) {
+	for _, a := range s.every {
 		if field(a.doc, "rule.id") == id {
 			out = append(out, a)
 		}
