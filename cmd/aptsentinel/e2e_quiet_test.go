@@ -140,10 +140,18 @@ func purge(t *testing.T, pkgs ...string) {
 	if len(present) == 0 {
 		return
 	}
-	cmd := exec.Command("dpkg", append([]string{"--purge"}, present...)...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("dpkg --purge %s: %v\n%s", strings.Join(present, " "), err, out)
+	// dpkg does not wait for its lock: another apt or dpkg may hold it.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+		cmd := exec.Command("dpkg", append([]string{"--purge"}, present...)...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(string(out), "lock") || time.Now().After(deadline) {
+			t.Errorf("dpkg --purge %s: %v\n%s", strings.Join(present, " "), err, out)
+			return
+		}
 	}
 }
 

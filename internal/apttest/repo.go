@@ -107,7 +107,10 @@ func NewRepo(t testing.TB, extraConf string) *Repo {
 	if err := os.WriteFile(filepath.Join(base, "etc/sources.list"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf("Dir::Etc::SourceList %q;\nDir::Etc::SourceParts %q;\nDir::State::Lists %q;\nDir::Cache %q;\n%s",
+	// The lock timeout: other tests (and their dpkg) may run beside these
+	// ones; apt waits for the dpkg lock instead of failing at once.
+	conf := fmt.Sprintf("Dir::Etc::SourceList %q;\nDir::Etc::SourceParts %q;\nDir::State::Lists %q;\nDir::Cache %q;\n"+
+		"DPkg::Lock::Timeout \"120\";\n%s",
 		filepath.Join(base, "etc/sources.list"), filepath.Join(base, "etc/sources.list.d"),
 		filepath.Join(base, "lists"), filepath.Join(base, "cache"), extraConf)
 	if err := os.WriteFile(r.Config, []byte(conf), 0o644); err != nil {
