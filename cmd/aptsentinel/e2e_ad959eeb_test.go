@@ -227,3 +227,7 @@ func TestE2EAptRulesTogether(t *testing.T) {
 		t.Errorf("the child that started is not the one that connected")
 	}
 }
+
+// ad959eeb also fires on the seed rule's tests' hooks (their child is
+// bash): the harness keeps its alerts aside.
+func init() { asideRules[aptExecRuleID] = true }

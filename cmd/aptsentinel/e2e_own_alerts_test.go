@@ -23,7 +23,7 @@ func (s *sensorProc) ruleAlerts(id string) []alertLine {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []alertLine
-	for _, a := range s.every {
+	for _, a := range append(append(s.own[:len(s.own):len(s.own)], s.alerts...), s.aside...) {
 		if field(a.doc, "rule.id") == id {
 			out = append(out, a)
 		}

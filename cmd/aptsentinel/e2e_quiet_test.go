@@ -171,7 +171,7 @@ func withPolicyRC(t *testing.T) {
 // shipped rules' and the evidence) and its output.
 type phase struct {
 	name     string
-	from, to int
+	from, to time.Time
 	out      string
 }
 
@@ -243,7 +243,7 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	// package lists: the repository's are filled first.
 	repo.Publish(t, v1)
 	repo.Run(t, env, "apt-get", "update")
-	inst := len(s.allAlerts())
+	inst := time.Now()
 	if len(ours) > 0 {
 		var args []string
 		for _, d := range debs {
@@ -263,7 +263,7 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	// alerts, and so does ours: no exclusion of our own (README "Real hooks
 	// stay quiet" says why). Any other alert here is news.
 	var got []string
-	for _, a := range s.allAlerts()[inst:] {
+	for _, a := range s.everyAlert(inst, time.Now()) {
 		if !strings.HasPrefix(field(a.doc, "rule.id").(string), evidencePrefix) {
 			t.Logf("alert while installing the hook packages: %s", field(a.doc, "message"))
 			got = append(got, fmt.Sprintf("%s %v by %v (parent %v)", field(a.doc, "rule.id"), field(a.doc, "file.path"),
@@ -280,10 +280,10 @@ func TestE2EQuietStockHooks(t *testing.T) {
 
 	var phases []*phase
 	run := func(name, tool string, args ...string) {
-		p := &phase{name: name, from: len(s.allAlerts())}
+		p := &phase{name: name, from: time.Now()}
 		p.out = repo.Run(t, env, tool, args...)
 		time.Sleep(time.Second) // the sensor's last events of the run
-		p.to = len(s.allAlerts())
+		p.to = time.Now()
 		phases = append(phases, p)
 	}
 	version := func(want string) {
@@ -312,9 +312,8 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	run("unattended-upgrade", "unattended-upgrade", "-v")
 	version("2.0")
 
-	all := s.allAlerts()
 	var evidenceAlerts []alertLine
-	for _, a := range all {
+	for _, a := range s.everyAlert(time.Time{}, time.Now()) {
 		if strings.HasPrefix(field(a.doc, "rule.id").(string), evidencePrefix) {
 			evidenceAlerts = append(evidenceAlerts, a)
 		}
@@ -322,7 +321,7 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	checkInterpreterNames(t, evidenceAlerts)
 	for _, p := range phases {
 		ran := map[string]bool{}
-		for _, a := range all[p.from:p.to] {
+		for _, a := range s.everyAlert(p.from, p.to) {
 			id := field(a.doc, "rule.id").(string)
 			if !strings.HasPrefix(id, evidencePrefix) {
 				t.Errorf("%s: alert of %s: %s", p.name, id, a.raw)
@@ -471,4 +470,21 @@ func removeIfNew(t *testing.T, path string) {
 		return
 	}
 	t.Cleanup(func() { must(t, os.RemoveAll(path)) })
+}
+
+// everyAlert returns the alerts of every rule (the sensor's own and those
+// kept aside included) received in [from, to), in the order they came.
+func (s *sensorProc) everyAlert(from, to time.Time) []alertLine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []alertLine
+	for _, list := range [][]alertLine{s.own, s.alerts, s.aside} {
+		for _, a := range list {
+			if !a.received.Before(from) && a.received.Before(to) {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].received.Before(out[j].received) })
+	return out
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // dataEntry is one line of `dpkg-deb -c`.
@@ -41,9 +43,16 @@ func TestDebFiles(t *testing.T) {
 		// The shipped rules, for reading (the binary embeds them).
 		"/usr/share/aptsentinel/rules/apt_hook_shell_network_connection.toml": "-rw-r--r--",
 		"/usr/share/aptsentinel/rules/apt_conf_file_creation.toml":            "-rw-r--r--",
-		"/usr/share/aptsentinel/rules/apt_hook_shell_interpreter_child.toml":  "-rw-r--r--",
 		"/usr/share/aptsentinel/rules/sensor_audit_tampered.toml":             "-rw-r--r--",
 		"/usr/share/aptsentinel/rules/sensor_lost_events.toml":                "-rw-r--r--",
+	}
+	// Every shipped rule file, also those added since the list above.
+	shipped, err := rules.ShippedFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range shipped {
+		want["/usr/share/aptsentinel/rules/"+name] = "-rw-r--r--"
 	}
 	for path, mode := range want {
 		e, ok := entries[path]
