@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const (
+	shippedAptExec = "../../rules/shipped/apt_hook_shell_interpreter_child.toml"
+	aptExecRuleID  = "ad959eeb-2b7b-4722-ba08-a45f6622f005"
+)
+
+// TestRulesTestAptExecExclusions runs the shipped ad959eeb rule over
+// recorded ECS process events: pairs of a hook shell and its child, one
+// pair per upstream exclusion and per edge of the rule's shape (each child
+// says which in "_note"), and the children that must alert ("_alert":
+// true). The events were written for this test (a generator's output, not
+// a capture); the live cases are in e2e_ad959eeb_test.go.
+func TestRulesTestAptExecExclusions(t *testing.T) {
+	const events = "testdata/ad959eeb/events.jsonl"
+	var want []float64
+	f, err := os.Open(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	notes := map[float64]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var doc map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		pid := field(doc, "process.pid").(float64)
+		notes[pid], _ = doc["_note"].(string)
+		if doc["_alert"] == true {
+			want = append(want, pid)
+		}
+	}
+	if len(want) < 10 || len(notes) < 100 {
+		t.Fatalf("%s: %d events, %d to alert: the file is cut short", events, len(notes), len(want))
+	}
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"rules", "test", "--events", events, shippedAptExec}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got []float64
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		if field(doc, "rule.id") != aptExecRuleID {
+			t.Errorf("alert of rule %v", field(doc, "rule.id"))
+		}
+		evs, _ := doc["events"].([]any)
+		if len(evs) != 2 {
+			t.Fatalf("alert lists %d events, want 2 (shell, child): %s", len(evs), line)
+		}
+		child := evs[1].(map[string]any)
+		pid := field(child, "process.pid").(float64)
+		// The alert is the shell's; the message names the child and its
+		// command line, which is what a reader needs first.
+		msg, _ := field(doc, "message").(string)
+		cl, _ := field(child, "process.command_line").(string)
+		if field(doc, "process.pid") != field(child, "process.parent.pid") || !strings.HasSuffix(msg, "): "+cl) {
+			t.Errorf("alert for %q: process is not the child's parent, or message %q does not end with its command line %q", notes[pid], msg, cl)
+		}
+		got = append(got, pid)
+	}
+	if !slices.Equal(got, want) {
+		var missed, extra []string
+		for _, p := range want {
+			if !slices.Contains(got, p) {
+				missed = append(missed, notes[p])
+			}
+		}
+		for _, p := range got {
+			if !slices.Contains(want, p) {
+				extra = append(extra, notes[p])
+			}
+		}
+		t.Errorf("alerts differ:\nmissed: %q\nunexpected: %q", missed, extra)
+	}
+}
+
+// TestRulesTestAptListbugs: apt-listbugs' hook (DPkg::Pre-Install-Pkgs
+// "/usr/bin/apt-listbugs apt") asks the Debian bug server before dpkg
+// runs, and waits for an answer when offline, so it is tested with
+// recorded events, not live: the shell exec'ing apt-listbugs in its place
+// and a shell forking it both stay silent under all three APT rules; a
+// control with a longer hook line alerts (eaef8a35), so the events would
+// match without the exclusion.
+func TestRulesTestAptListbugs(t *testing.T) {
+	const events = "testdata/aptlistbugs/events.jsonl"
+	want := recordedWant(t, events)
+	var stdout, stderr bytes.Buffer
+	args := []string{"rules", "test", "--events", events, shippedSeed, shippedAptConf, shippedAptExec}
+	if code := realMain(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got []float64
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		evs, _ := doc["events"].([]any)
+		if len(evs) == 0 || field(doc, "rule.id") != aptNetconRuleID {
+			t.Fatalf("unexpected alert %s", line)
+		}
+		got = append(got, field(evs[len(evs)-1].(map[string]any), "process.pid").(float64))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts for the connections of pids %v, want %v:\n%s", got, want, stdout.String())
+	}
+}
+
+// recordedWant returns the pids of the events marked "_alert": true.
+func recordedWant(t *testing.T, events string) []float64 {
+	t.Helper()
+	data, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []float64
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["_alert"] == true {
+			want = append(want, field(doc, "process.pid").(float64))
+		}
+	}
+	return want
+}
