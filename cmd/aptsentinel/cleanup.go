@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,28 +16,26 @@ when the process holding it is gone. A running sensor or another live audit
 daemon is left alone. The audit enabled flag is not changed. Safe to run when
 there is nothing to do; the package's prerm runs it. Needs root.
 
-Exit codes: 0 done (or nothing to do), 1 failed, 2 bad usage.
-
 Flags:
 `
 
+const cleanupTail = `
+Example:
+  systemctl stop aptsentinel; aptsentinel cleanup
+
+Exit codes: 0 done (or nothing to do), 1 failed, 2 bad usage.
+`
+
 func cleanupCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("cleanup")
 	key := fs.String("audit-key", audit.DefaultKey, "key of the rules to remove")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, cleanupUsage)
-		fmt.Fprintf(stderr, "  --audit-key (default %q)\n      key of the rules to remove\n", audit.DefaultKey)
+	help := func(w io.Writer) { writeHelp(w, fs, cleanupUsage, cleanupTail) }
+	err := parseFlags(fs, args, false)
+	if err == nil {
+		err = checkAuditKey(*key)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "aptsentinel cleanup: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if err != nil {
+		return flagsDone(err, "cleanup", help, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "aptsentinel cleanup: must run as root: it deletes kernel audit rules (CAP_AUDIT_CONTROL)")

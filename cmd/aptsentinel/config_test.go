@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +32,7 @@ func TestConfigFile(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.file), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o := runFlags(io.Discard)
+			o := runFlags()
 			err := o.parse(append([]string{"--config", path}, tt.args...))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -46,7 +45,7 @@ func TestConfigFile(t *testing.T) {
 			}
 		})
 	}
-	o := runFlags(io.Discard)
+	o := runFlags()
 	if err := o.parse([]string{"--config", "/nonexistent/aptsentinel.conf"}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing config file: err = %v", err)
 	}

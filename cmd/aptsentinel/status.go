@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,13 +22,17 @@ auditd; locked: audit is locked and it only reads), who holds the audit PID,
 the enabled flag, whether the sensor's rules are loaded, which syscalls it
 needs that the loaded rules hide, its loss counters since it started (from
 ` + sensor.StatusPath + `, which a running sensor rewrites every few
-seconds), and every loaded rule. Changes nothing. Needs root.
-
-Exit codes: 0 shown, 1 failed, 2 bad usage.
+seconds), and every loaded rule, written as auditctl -l writes it. Changes
+nothing. Needs root.
 
 Flags:
-  --json             one JSON document for scripts
-  --audit-key KEY    key of the sensor's rules (default "aptsentinel")
+`
+
+const statusTail = `
+Example:
+  aptsentinel status --json | jq .coverage
+
+Exit codes: 0 shown, 1 failed, 2 bad usage.
 `
 
 // statusReport is what `aptsentinel status` shows; --json writes it as is.
@@ -65,20 +67,16 @@ type statusReport struct {
 }
 
 func statusCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "")
-	key := fs.String("audit-key", audit.DefaultKey, "")
-	fs.Usage = func() { fmt.Fprint(stderr, statusUsage) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs := newFlagSet("status")
+	asJSON := fs.Bool("json", false, "one JSON document for scripts")
+	key := fs.String("audit-key", audit.DefaultKey, "key of the sensor's rules")
+	help := func(w io.Writer) { writeHelp(w, fs, statusUsage, statusTail) }
+	err := parseFlags(fs, args, false)
+	if err == nil {
+		err = checkAuditKey(*key)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "aptsentinel status: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if err != nil {
+		return flagsDone(err, "status", help, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "aptsentinel status: must run as root: the kernel answers audit status and rule requests only to root (CAP_AUDIT_CONTROL)")
