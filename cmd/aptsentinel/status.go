@@ -63,7 +63,9 @@ type statusReport struct {
 	SensorRules  int                  `json:"sensor_rules"`
 	Coverage     []audit.NeedCoverage `json:"coverage"`
 	CannotSee    []string             `json:"cannot_see"`
-	Rules        []string             `json:"rules"`
+	// Rules are auditctl -l lines (audit.RuleText): perm=wa, not the
+	// kernel's bitmask perm=10 that status wrote before.
+	Rules []string `json:"rules"`
 }
 
 func statusCommand(args []string, stdout, stderr io.Writer) int {
