@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,27 +27,39 @@ Example:
 Exit codes: 0 done (or nothing to do), 1 failed, 2 bad usage.
 `
 
+// cleanupOptions are the flags of `aptsentinel cleanup`.
+type cleanupOptions struct {
+	fs  *flag.FlagSet
+	key string
+}
+
+func cleanupFlags() *cleanupOptions {
+	o := &cleanupOptions{fs: newFlagSet("cleanup")}
+	o.fs.StringVar(&o.key, "audit-key", audit.DefaultKey, "key of the rules to remove")
+	return o
+}
+
+func (o *cleanupOptions) usage(w io.Writer) { writeHelp(w, o.fs, cleanupUsage, cleanupTail) }
+
 func cleanupCommand(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("cleanup")
-	key := fs.String("audit-key", audit.DefaultKey, "key of the rules to remove")
-	help := func(w io.Writer) { writeHelp(w, fs, cleanupUsage, cleanupTail) }
-	err := parseFlags(fs, args, false)
+	o := cleanupFlags()
+	err := parseFlags(o.fs, args, false)
 	if err == nil {
-		err = checkAuditKey(*key)
+		err = checkAuditKey(o.key)
 	}
 	if err != nil {
-		return flagsDone(err, "cleanup", help, stdout, stderr)
+		return flagsDone(err, "cleanup", o.usage, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "aptsentinel cleanup: must run as root: it deletes kernel audit rules (CAP_AUDIT_CONTROL)")
 		return 1
 	}
-	res, err := audit.Cleanup(*key)
+	res, err := audit.Cleanup(o.key)
 	if err != nil {
 		fmt.Fprintf(stderr, "aptsentinel cleanup: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "removed %d audit rules with key %q\n", res.RulesDeleted, *key)
+	fmt.Fprintf(stdout, "removed %d audit rules with key %q\n", res.RulesDeleted, o.key)
 	if res.StalePID != 0 {
 		fmt.Fprintf(stdout, "released the audit PID of pid %d, which is gone\n", res.StalePID)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -68,28 +69,41 @@ type statusReport struct {
 	Rules []string `json:"rules"`
 }
 
+// statusOptions are the flags of `aptsentinel status`.
+type statusOptions struct {
+	fs     *flag.FlagSet
+	asJSON bool
+	key    string
+}
+
+func statusFlags() *statusOptions {
+	o := &statusOptions{fs: newFlagSet("status")}
+	o.fs.BoolVar(&o.asJSON, "json", false, "one JSON document for scripts")
+	o.fs.StringVar(&o.key, "audit-key", audit.DefaultKey, "key of the sensor's rules")
+	return o
+}
+
+func (o *statusOptions) usage(w io.Writer) { writeHelp(w, o.fs, statusUsage, statusTail) }
+
 func statusCommand(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status")
-	asJSON := fs.Bool("json", false, "one JSON document for scripts")
-	key := fs.String("audit-key", audit.DefaultKey, "key of the sensor's rules")
-	help := func(w io.Writer) { writeHelp(w, fs, statusUsage, statusTail) }
-	err := parseFlags(fs, args, false)
+	o := statusFlags()
+	err := parseFlags(o.fs, args, false)
 	if err == nil {
-		err = checkAuditKey(*key)
+		err = checkAuditKey(o.key)
 	}
 	if err != nil {
-		return flagsDone(err, "status", help, stdout, stderr)
+		return flagsDone(err, "status", o.usage, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "aptsentinel status: must run as root: the kernel answers audit status and rule requests only to root (CAP_AUDIT_CONTROL)")
 		return 1
 	}
-	rep, err := buildStatus("/proc", sensor.StatusPath, *key)
+	rep, err := buildStatus("/proc", sensor.StatusPath, o.key)
 	if err != nil {
 		fmt.Fprintf(stderr, "aptsentinel status: %v\n", err)
 		return 1
 	}
-	if *asJSON {
+	if o.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
