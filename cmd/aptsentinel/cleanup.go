@@ -35,7 +35,7 @@ type cleanupOptions struct {
 
 func cleanupFlags() *cleanupOptions {
 	o := &cleanupOptions{fs: newFlagSet("cleanup")}
-	o.fs.StringVar(&o.key, "audit-key", audit.DefaultKey, "key of the rules to remove")
+	auditKeyVar(o.fs, &o.key, "key of the rules to remove")
 	return o
 }
 
@@ -43,11 +43,7 @@ func (o *cleanupOptions) usage(w io.Writer) { writeHelp(w, o.fs, cleanupUsage, c
 
 func cleanupCommand(args []string, stdout, stderr io.Writer) int {
 	o := cleanupFlags()
-	err := parseFlags(o.fs, args, false)
-	if err == nil {
-		err = checkAuditKey(o.key)
-	}
-	if err != nil {
+	if err := parseFlags(o.fs, args, false); err != nil {
 		return flagsDone(err, "cleanup", o.usage, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {

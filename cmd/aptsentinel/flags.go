@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/aptsentinel/aptsentinel/audit"
 )
 
 // Every subcommand reads its command line the same way: --help writes the
@@ -67,13 +69,32 @@ func writeHelp(w io.Writer, fs *flag.FlagSet, head, tail string) {
 	fmt.Fprint(w, tail)
 }
 
-// checkAuditKey refuses a key the kernel would refuse or auditctl could
-// not quote (audit.checkKey is the kernel's side of the same rule).
-func checkAuditKey(key string) error {
-	if key == "" || len(key) > 256 || strings.ContainsAny(key, " \t\n\"'") {
-		return usageError{fmt.Sprintf("--audit-key %q: want 1-256 characters without spaces or quotes", key)}
+// auditKeyFlag is --audit-key of run, status and cleanup: the key of the
+// sensor's audit rules. It refuses, as the command line is parsed (and as
+// run's config file is applied), a key the kernel would refuse or
+// auditctl could not quote; audit.checkKey is the kernel's side.
+type auditKeyFlag struct{ key *string }
+
+func (f auditKeyFlag) String() string {
+	if f.key == nil {
+		return ""
 	}
+	return *f.key
+}
+
+func (f auditKeyFlag) Set(s string) error {
+	if s == "" || len(s) > 256 || strings.ContainsAny(s, " \t\n\"'") {
+		return errors.New("want 1-256 characters without spaces or quotes")
+	}
+	*f.key = s
 	return nil
+}
+
+// auditKeyVar defines --audit-key on fs, stored in key, default
+// audit.DefaultKey.
+func auditKeyVar(fs *flag.FlagSet, key *string, usage string) {
+	*key = audit.DefaultKey
+	fs.Var(auditKeyFlag{key}, "audit-key", usage)
 }
 
 // checkRulesDir refuses a --rules-dir that is a file, and one that does

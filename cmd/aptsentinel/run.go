@@ -72,7 +72,7 @@ func runFlags() *runOptions {
 	f.StringVar(&o.output, "output", "auto", "where alerts and logs go: journald, stdout (alerts; logs on stderr) or auto (journald if its socket exists, else stdout)")
 	f.StringVar(&o.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
 	f.IntVar(&o.cacheSize, "cache-size", sensor.DefaultCacheSize, "processes kept in the process cache (min 64)")
-	f.StringVar(&o.auditKey, "audit-key", "aptsentinel", "key carried by the audit rules the sensor installs and removes")
+	auditKeyVar(f, &o.auditKey, "key carried by the audit rules the sensor installs and removes")
 	f.UintVar(&o.backlogLimit, "backlog-limit", 8192, "kernel audit backlog limit to set (never lowered; min 8192)")
 	f.IntVar(&o.receiveBufMiB, "receive-buffer-mib", 8, "receive buffer of the audit socket, in MiB (1-1024)")
 	f.DurationVar(&o.parentWait, "parent-wait", 50*time.Millisecond,
@@ -102,8 +102,6 @@ func (o *runOptions) parse(args []string) error {
 		return usageError{fmt.Sprintf("--output %q: want one of %v", o.output, alert.OutputNames)}
 	case o.cacheSize < 64:
 		return usageError{fmt.Sprintf("--cache-size %d: want at least 64", o.cacheSize)}
-	case checkAuditKey(o.auditKey) != nil:
-		return checkAuditKey(o.auditKey)
 	case o.backlogLimit < 8192 || o.backlogLimit > 1<<30:
 		return usageError{fmt.Sprintf("--backlog-limit %d: want 8192 to %d", o.backlogLimit, 1<<30)}
 	case o.receiveBufMiB < 1 || o.receiveBufMiB > 1024:

@@ -79,7 +79,7 @@ type statusOptions struct {
 func statusFlags() *statusOptions {
 	o := &statusOptions{fs: newFlagSet("status")}
 	o.fs.BoolVar(&o.asJSON, "json", false, "one JSON document for scripts")
-	o.fs.StringVar(&o.key, "audit-key", audit.DefaultKey, "key of the sensor's rules")
+	auditKeyVar(o.fs, &o.key, "key of the sensor's rules")
 	return o
 }
 
@@ -87,11 +87,7 @@ func (o *statusOptions) usage(w io.Writer) { writeHelp(w, o.fs, statusUsage, sta
 
 func statusCommand(args []string, stdout, stderr io.Writer) int {
 	o := statusFlags()
-	err := parseFlags(o.fs, args, false)
-	if err == nil {
-		err = checkAuditKey(o.key)
-	}
-	if err != nil {
+	if err := parseFlags(o.fs, args, false); err != nil {
 		return flagsDone(err, "status", o.usage, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
