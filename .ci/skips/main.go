@@ -64,6 +64,7 @@ func main() {
 func account(r io.Reader, w io.Writer) (summary, error) {
 	var s summary
 	out := map[string][]string{} // package + test -> its output lines
+	running := map[string]bool{} // package + test, from run to its end
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -76,6 +77,12 @@ func account(r io.Reader, w io.Writer) (summary, error) {
 		}
 		key := e.Package + " " + e.Test
 		switch e.Action {
+		case "pass", "fail", "skip":
+			delete(running, key)
+		}
+		switch e.Action {
+		case "run":
+			running[key] = true
 		case "build-output":
 			fmt.Fprint(w, e.Output)
 		case "build-fail":
@@ -111,9 +118,9 @@ func account(r io.Reader, w io.Writer) (summary, error) {
 			delete(out, key)
 		}
 	}
-	for key, lines := range out {
+	for key := range running {
 		s.unfinished = append(s.unfinished, key)
-		fmt.Fprint(w, strings.Join(lines, ""))
+		fmt.Fprint(w, strings.Join(out[key], ""))
 	}
 	sort.Strings(s.unfinished)
 	return s, sc.Err()

@@ -62,8 +62,11 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 const maxConfigFile = 64 << 10
 
 // readConfigFile reads the config file at path if it is a regular text
-// file of at most maxConfigFile bytes.
+// file of at most maxConfigFile bytes; /dev/null is the empty config.
 func readConfigFile(path string) ([]byte, error) {
+	if path == os.DevNull {
+		return nil, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)

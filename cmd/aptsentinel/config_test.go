@@ -46,6 +46,10 @@ func TestConfigFile(t *testing.T) {
 		})
 	}
 	o := runFlags()
+	if err := o.parse([]string{"--config", os.DevNull}); err != nil {
+		t.Errorf("--config /dev/null: %v, want the empty config", err)
+	}
+	o = runFlags()
 	if err := o.parse([]string{"--config", "/nonexistent/aptsentinel.conf"}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing config file: err = %v", err)
 	}
