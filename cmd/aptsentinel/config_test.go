@@ -54,3 +54,31 @@ func TestConfigFile(t *testing.T) {
 		t.Errorf("missing config file: err = %v", err)
 	}
 }
+
+// FuzzConfigFile: no config file makes applyConfigFile or run's checks
+// panic; one that applies yields options that pass them.
+func FuzzConfigFile(f *testing.F) {
+	for _, seed := range []string{
+		"", "# c\n\ncache-size = 4096\n", "log-level = 'debug'\n", "output=stdout\noutput=stdout\n",
+		"audit-key = a b\n", "backlog-wait = -1s\n", "config = x\n", "= 1\n", "\x00\xff\n", "lateness = \"1h\"",
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "fuzz.conf")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o := runFlags()
+		if err := o.parse([]string{"--config", path}); err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("a multi-line refusal: %q", err)
+			}
+			return
+		}
+		if o.cacheSize < 64 || o.auditKey == "" || o.backlogWait < 0 {
+			t.Errorf("accepted options out of range: %+v", o)
+		}
+	})
+}
