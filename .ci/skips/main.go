@@ -130,13 +130,14 @@ func account(r io.Reader, w io.Writer) (summary, error) {
 // message in a test's output: "    file_test.go:12: text".
 var messageStart = regexp.MustCompile(`^\s+[^\s:]+\.go:\d+: `)
 
-// kernelSkip reports whether a skipped test's last message, the skip's
-// own, starts with testenv.KernelFeatureMarker: a test that merely logged
-// the marker earlier and then skipped for another reason does not count.
+// kernelSkip reports whether one of a skipped test's messages starts with
+// testenv.KernelFeatureMarker, as testenv.SkipKernelFeature's does: a
+// skip whose reason merely mentions the marker does not count. Any
+// message, not the last: the test's cleanups may log after the skip.
 func kernelSkip(lines []string) bool {
-	for i := len(lines) - 1; i >= 0; i-- {
-		if loc := messageStart.FindStringIndex(lines[i]); loc != nil {
-			return strings.HasPrefix(lines[i][loc[1]:], testenv.KernelFeatureMarker)
+	for _, l := range lines {
+		if loc := messageStart.FindStringIndex(l); loc != nil && strings.HasPrefix(l[loc[1]:], testenv.KernelFeatureMarker) {
+			return true
 		}
 	}
 	return false
