@@ -21,6 +21,7 @@ const (
 	ruleFieldPID     = 0
 	ruleFieldArch    = 11
 	ruleFieldMsgType = 12
+	ruleFieldPerm    = 106 // AUDIT_PERM: a bitmask of AUDIT_PERM_*
 	opEqual          = 0x40000000
 	opNotEqual       = 0x30000000
 )
@@ -291,8 +292,11 @@ func RuleText(r KernelRule) string {
 			continue
 		}
 		v := strconv.FormatUint(uint64(f.Value), 10)
-		if f.Str != "" || isStringField(f.Field) {
+		switch {
+		case f.Str != "" || isStringField(f.Field):
 			v = f.Str
+		case f.Field == ruleFieldPerm:
+			v = permText(f.Value)
 		}
 		fmt.Fprintf(&b, " -F %s%s%s", fieldName(f.Field), opName(f.Op), v)
 	}
@@ -300,6 +304,25 @@ func RuleText(r KernelRule) string {
 		b.WriteString(" -k " + strings.ReplaceAll(k, string(rune(keySeparator)), ","))
 	}
 	return b.String()
+}
+
+// permText writes a perm= bitmask as auditctl -l does (rwxa, in that
+// order; auditctl's audit_print_perm), so -p wa reads "wa", not "10".
+func permText(mask uint32) string {
+	var b []byte
+	for _, p := range []struct {
+		bit  uint32
+		name byte
+	}{{4, 'r'}, {2, 'w'}, {1, 'x'}, {8, 'a'}} { // AUDIT_PERM_READ, _WRITE, _EXEC, _ATTR
+		if mask&p.bit != 0 {
+			b = append(b, p.name)
+		}
+	}
+	if rest := mask &^ 0xf; rest != 0 || len(b) == 0 {
+		// Bits auditctl has no letter for: the number, not a wrong word.
+		return strconv.FormatUint(uint64(mask), 10)
+	}
+	return string(b)
 }
 
 func archName(arch uint32) string {
@@ -336,7 +359,7 @@ func syscallName(arch uint32, nr int) string {
 
 func fieldName(id uint32) string {
 	names := map[uint32]string{ruleFieldPID: "pid", 1: "uid", 2: "euid", 5: "gid", 9: "auid", 18: "ppid",
-		ruleFieldArch: "arch", ruleFieldMsgType: "msgtype", 103: "exit", 104: "success", 105: "path", 106: "perm", 107: "dir",
+		ruleFieldArch: "arch", ruleFieldMsgType: "msgtype", 103: "exit", 104: "success", 105: "path", ruleFieldPerm: "perm", 107: "dir",
 		112: "exe", 200: "a0", 201: "a1", 202: "a2", 203: "a3"}
 	if s, ok := names[id]; ok {
 		return s

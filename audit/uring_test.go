@@ -2,13 +2,9 @@ package audit
 
 import (
 	"bytes"
-	"errors"
-	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
 // TestAssembleURingConnect: the records a 6.18 kernel wrote for an inline
@@ -103,84 +99,37 @@ func TestBuildURingRule(t *testing.T) {
 func TestURingConnectRealKernel(t *testing.T) {
 	requireAudit(t)
 	restoreKernel(t)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	addr := acceptLoopback(t)
 	s, logs := openTestSession(t, nil)
 	if strings.Contains(logs.String(), "io_uring") {
 		// The one way the rule is missing: a kernel older than 5.16.
 		t.Fatalf("the kernel refused the io_uring rule:\n%s", logs)
 	}
-	var mu sync.Mutex
-	var connects []*Connect
-	a := NewAssembler(AssemblerConfig{})
-	done := make(chan error, 1)
-	go func() {
-		done <- s.Run(t.Context(), func(r Record) {
-			a.Push(r, func(e Event) { //nolint:errcheck // malformed records are not this test's subject
-				if c, ok := e.(*Connect); ok {
-					mu.Lock()
-					connects = append(connects, c)
-					mu.Unlock()
-				}
-			})
-		})
-	}()
+	w := watchConnects(t, s)
 	asyncPID := 0
 	for _, tc := range []struct {
 		mode, addr string
 		prefix     []string
 	}{
-		{"uring-async", ln.Addr().String(), nil}, // an io-wq worker: no address in audit, no event
-		{"uring", ln.Addr().String(), nil},
+		{"uring-async", addr, nil}, // an io-wq worker: no address in audit, no event
+		{"uring", addr, nil},
 		{"uring", "1.1.1.1:53", []string{"unshare", "-n"}},
-		{"uring-sqpoll", ln.Addr().String(), nil},
+		{"uring-sqpoll", addr, nil},
 	} {
 		pid := connectChild(t, tc.mode, tc.addr, tc.prefix...)
 		if tc.mode == "uring-async" {
 			asyncPID = pid
 			continue
 		}
-		want := netip.MustParseAddrPort(tc.addr)
-		var got *Connect
-		for deadline := time.Now().Add(5 * time.Second); got == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			mu.Lock()
-			for _, c := range connects {
-				if c.Process.PID == pid && c.Dest == want {
-					got = c
-				}
-			}
-			mu.Unlock()
-		}
-		if got == nil {
-			t.Fatalf("%s: no Connect event from pid %d to %s", tc.mode, pid, want)
-		}
+		got := w.wait(t, tc.mode, pid, tc.addr)
 		if !got.ResultUnknown || (got.Process.Comm == "") != (tc.mode == "uring-sqpoll") {
 			t.Errorf("io_uring connect event (%s) %+v", tc.mode, got)
 		}
 	}
-	mu.Lock()
-	for _, c := range connects {
+	for _, c := range w.all() {
 		if c.Process.PID == asyncPID {
 			t.Errorf("an io-wq connect became an event, with an address audit does not have: %+v", c)
 		}
 	}
-	mu.Unlock()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; !errors.Is(err, ErrClosed) {
-		t.Errorf("Run: %v", err)
-	}
+	w.close(t)
 }

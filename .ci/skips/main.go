@@ -2,7 +2,9 @@
 // reads from a plain `go test` run (package results, the output of failed
 // tests, build errors), then every skipped test with its reason, and exits
 // 1 if a test failed or skipped for any reason but an absent kernel
-// feature (testenv.SkipKernelFeature, issue 6). CI runs
+// feature (testenv.SkipKernelFeature, issue 6), a package failed to build
+// or failed outside its tests (TestMain), a test never finished, or no
+// test ran at all. CI runs
 //
 //	go test -json ... | go run ./.ci/skips
 package main
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -37,6 +40,12 @@ type summary struct {
 	failed, passed int
 	skips          []skip
 	buildFailed    []string
+	// pkgFailed are packages that failed, also without a failed test
+	// (TestMain exiting 1, a build failure).
+	pkgFailed []string
+	// unfinished are tests that started and never passed, failed or
+	// skipped: the test binary died under them.
+	unfinished []string
 }
 
 func main() {
@@ -55,6 +64,7 @@ func main() {
 func account(r io.Reader, w io.Writer) (summary, error) {
 	var s summary
 	out := map[string][]string{} // package + test -> its output lines
+	running := map[string]bool{} // package + test, from run to its end
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -67,6 +77,12 @@ func account(r io.Reader, w io.Writer) (summary, error) {
 		}
 		key := e.Package + " " + e.Test
 		switch e.Action {
+		case "pass", "fail", "skip":
+			delete(running, key)
+		}
+		switch e.Action {
+		case "run":
+			running[key] = true
 		case "build-output":
 			fmt.Fprint(w, e.Output)
 		case "build-fail":
@@ -85,23 +101,46 @@ func account(r io.Reader, w io.Writer) (summary, error) {
 				delete(out, key)
 			}
 		case "fail":
-			if e.Test != "" {
-				s.failed++
-				fmt.Fprint(w, strings.Join(out[key], ""))
-				delete(out, key)
+			if e.Test == "" {
+				s.pkgFailed = append(s.pkgFailed, e.Package)
+				continue
 			}
+			s.failed++
+			fmt.Fprint(w, strings.Join(out[key], ""))
+			delete(out, key)
 		case "skip":
 			if e.Test == "" {
 				continue // a package without tests
 			}
-			sk := skip{name: e.Package + "." + e.Test, reason: reason(out[key])}
-			sk.kernel = strings.Contains(sk.reason, testenv.KernelFeatureMarker)
+			sk := skip{name: e.Package + "." + e.Test, reason: reason(out[key]), kernel: kernelSkip(out[key])}
 			s.skips = append(s.skips, sk)
 			fmt.Fprintf(w, "--- SKIP: %s: %s\n", sk.name, sk.reason)
 			delete(out, key)
 		}
 	}
+	for key := range running {
+		s.unfinished = append(s.unfinished, key)
+		fmt.Fprint(w, strings.Join(out[key], ""))
+	}
+	sort.Strings(s.unfinished)
 	return s, sc.Err()
+}
+
+// messageStart matches the first line of a t.Log, t.Skip or t.Error
+// message in a test's output: "    file_test.go:12: text".
+var messageStart = regexp.MustCompile(`^\s+[^\s:]+\.go:\d+: `)
+
+// kernelSkip reports whether one of a skipped test's messages starts with
+// testenv.KernelFeatureMarker, as testenv.SkipKernelFeature's does: a
+// skip whose reason merely mentions the marker does not count. Any
+// message, not the last: the test's cleanups may log after the skip.
+func kernelSkip(lines []string) bool {
+	for _, l := range lines {
+		if loc := messageStart.FindStringIndex(l); loc != nil && strings.HasPrefix(l[loc[1]:], testenv.KernelFeatureMarker) {
+			return true
+		}
+	}
+	return false
 }
 
 // reason is a skipped test's own output without the framing lines.
@@ -133,7 +172,17 @@ func report(s summary, w io.Writer) bool {
 		}
 		fmt.Fprintf(w, "%s [%s]\n    %s\n", sk.name, verdict, sk.reason)
 	}
-	fmt.Fprintf(w, "== %d passed, %d failed, %d skipped (%d not for an absent kernel feature), %d packages failed to build\n",
-		s.passed, s.failed, len(s.skips), bad, len(s.buildFailed))
-	return s.failed == 0 && bad == 0 && len(s.buildFailed) == 0
+	for _, p := range s.pkgFailed {
+		fmt.Fprintf(w, "package %s FAILED\n", p)
+	}
+	for _, t := range s.unfinished {
+		fmt.Fprintf(w, "test %s never finished (its test binary died)\n", t)
+	}
+	ran := s.passed + s.failed + len(s.skips) + len(s.unfinished)
+	if ran == 0 {
+		fmt.Fprintf(w, "no test ran: a run that tests nothing is no evidence\n")
+	}
+	fmt.Fprintf(w, "== %d passed, %d failed, %d skipped (%d not for an absent kernel feature), %d packages failed (%d to build), %d tests unfinished\n",
+		s.passed, s.failed, len(s.skips), bad, len(s.pkgFailed), len(s.buildFailed), len(s.unfinished))
+	return ran > 0 && s.failed == 0 && bad == 0 && len(s.buildFailed) == 0 && len(s.pkgFailed) == 0 && len(s.unfinished) == 0
 }

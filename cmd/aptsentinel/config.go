@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -16,9 +17,9 @@ import (
 // with the file, line and what is wrong: a typo in a security tool's
 // configuration must not pass silently.
 func applyConfigFile(fs *flag.FlagSet, path string) error {
-	b, err := os.ReadFile(path)
+	b, err := readConfigFile(path)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	onCommandLine := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
@@ -32,11 +33,11 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 		name, value, ok := strings.Cut(line, "=")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || name == "" {
-			return fmt.Errorf("config %s:%d: want \"name = value\", got %q", path, n, line)
+			return fmt.Errorf("config %s:%d: want \"name = value\", got %.80q", path, n, line)
 		}
 		f := fs.Lookup(name)
 		if f == nil || name == "config" {
-			return fmt.Errorf("config %s:%d: unknown setting %q (settings are the flags of \"aptsentinel help run\")", path, n, name)
+			return fmt.Errorf("config %s:%d: unknown setting %.80q (settings are the flags of \"aptsentinel help run\")", path, n, name)
 		}
 		if prev, dup := seen[name]; dup {
 			return fmt.Errorf("config %s:%d: %q is already set on line %d", path, n, name, prev)
@@ -46,13 +47,63 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 			continue
 		}
 		if err := fs.Set(name, unquote(value)); err != nil {
-			return fmt.Errorf("config %s:%d: %s = %q: %v", path, n, name, value, err)
+			return fmt.Errorf("config %s:%d: %s = %.80q: %v", path, n, name, value, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	return nil
+}
+
+// maxConfigFile bounds the config file, a few dozen lines: a device or a
+// huge file named by mistake is refused, not read until memory runs out
+// (--config /dev/zero did that).
+const maxConfigFile = 64 << 10
+
+// readConfigFile reads the config file at path if it is a regular text
+// file of at most maxConfigFile bytes; /dev/null is the empty config.
+func readConfigFile(path string) ([]byte, error) {
+	if path == os.DevNull {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("config %s: %s, want a file of \"name = value\" lines", path, notRegular(fi.Mode()))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("config: %w", err)
+	case len(b) > maxConfigFile:
+		return nil, fmt.Errorf("config %s: larger than %d bytes: not a config file", path, maxConfigFile)
+	case bytes.IndexByte(b, 0) >= 0:
+		return nil, fmt.Errorf("config %s: binary (a NUL byte), want \"name = value\" lines", path)
+	}
+	return b, nil
+}
+
+// notRegular names what a file that is not a regular file is.
+func notRegular(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }
 
 // unquote strips one pair of matching double or single quotes.

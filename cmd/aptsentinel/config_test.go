@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +32,7 @@ func TestConfigFile(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.file), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o := runFlags(io.Discard)
+			o := runFlags()
 			err := o.parse(append([]string{"--config", path}, tt.args...))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -46,8 +45,40 @@ func TestConfigFile(t *testing.T) {
 			}
 		})
 	}
-	o := runFlags(io.Discard)
+	o := runFlags()
+	if err := o.parse([]string{"--config", os.DevNull}); err != nil {
+		t.Errorf("--config /dev/null: %v, want the empty config", err)
+	}
+	o = runFlags()
 	if err := o.parse([]string{"--config", "/nonexistent/aptsentinel.conf"}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing config file: err = %v", err)
 	}
+}
+
+// FuzzConfigFile: no config file makes applyConfigFile or run's checks
+// panic; one that applies yields options that pass them.
+func FuzzConfigFile(f *testing.F) {
+	for _, seed := range []string{
+		"", "# c\n\ncache-size = 4096\n", "log-level = 'debug'\n", "output=stdout\noutput=stdout\n",
+		"audit-key = a b\n", "backlog-wait = -1s\n", "config = x\n", "= 1\n", "\x00\xff\n", "lateness = \"1h\"",
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "fuzz.conf")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o := runFlags()
+		if err := o.parse([]string{"--config", path}); err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("a multi-line refusal: %q", err)
+			}
+			return
+		}
+		if o.cacheSize < 64 || o.auditKey == "" || o.backlogWait < 0 {
+			t.Errorf("accepted options out of range: %+v", o)
+		}
+	})
 }

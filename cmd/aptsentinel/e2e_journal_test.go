@@ -200,7 +200,7 @@ func TestRunOutputFlag(t *testing.T) {
 		}
 	}
 	var help bytes.Buffer
-	runFlags(&help).usage(&help)
+	runFlags().usage(&help)
 	if !strings.Contains(help.String(), `--output (default "auto")`) {
 		t.Errorf("--output's default is not auto:\n%s", help.String())
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -31,7 +32,14 @@ process tree and raises an alert when apt runs "sh -c" whose child attempts a
 network connection within 5 seconds - Elastic's rule "Suspicious APT Package
 Manager Network Connection" (eaef8a35-12e0-4ac0-bc14-81c72b6bd27c, v10).
 
-Run "aptsentinel help run" for the sensor's flags.
+Run "aptsentinel help COMMAND" for a command's flags.
+
+Examples:
+  aptsentinel selftest
+  aptsentinel run --output stdout
+  aptsentinel status --json
+
+Exit codes: 0 done, 1 failed, 2 bad usage.
 `
 
 func main() {
@@ -61,31 +69,26 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 		return selftestCommand(ctx, rest, stdout, stderr)
 	case "version", "--version":
+		if len(rest) > 0 {
+			fmt.Fprintf(stderr, "aptsentinel version: unexpected argument %q (version takes none)\n", rest[0])
+			return 2
+		}
 		fmt.Fprintf(stdout, "aptsentinel %s\n", version)
 		return 0
 	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 && rest[0] == "run" {
-			runFlags(io.Discard).usage(stdout)
+		if len(rest) == 0 || rest[0] == "help" || rest[0] == "version" {
+			fmt.Fprint(stdout, usage)
 			return 0
 		}
-		if len(rest) > 0 && rest[0] == "selftest" {
-			selftestFlags(io.Discard).usage(stdout)
-			return 0
+		switch rest[0] {
+		case "run", "selftest", "cleanup", "status", "rules":
+			// `help rules list` is `rules list --help`.
+			return realMain(append(slices.Clone(rest), "--help"), stdout, stderr)
 		}
-		if len(rest) > 0 && rest[0] == "status" {
-			return statusCommand([]string{"--help"}, stdout, stdout)
-		}
-		if len(rest) > 0 && rest[0] == "rules" {
-			fmt.Fprint(stdout, rulesUsage)
-			return 0
-		}
-		if len(rest) > 0 && rest[0] == "cleanup" {
-			return cleanupCommand([]string{"--help"}, stdout, stdout)
-		}
-		fmt.Fprint(stdout, usage)
-		return 0
+		fmt.Fprintf(stderr, "aptsentinel help: unknown command %q (see \"aptsentinel help\")\n", rest[0])
+		return 2
 	default:
-		fmt.Fprintf(stderr, "aptsentinel: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "aptsentinel: unknown command %q (see \"aptsentinel help\")\n", cmd)
 		return 2
 	}
 }

@@ -3,11 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,23 +15,48 @@ import (
 	"github.com/aptsentinel/aptsentinel/rules"
 )
 
-const rulesUsage = `Usage:
-  aptsentinel rules list [--rules-dir DIR] [--json]
-      every loaded rule: id, name, version, source (its file, or "builtin"
-      for a rule embedded in the binary) and whether it is enabled
-  aptsentinel rules check FILE...
-      parse and compile rule files (with the shipped rules, so exceptions
-      find their rule); on the first error print FILE:LINE:COL: what, exit 1
-  aptsentinel rules test --events EVENTS.jsonl RULEFILE...
-      run exactly the given rule files over ECS events (one JSON document per
-      line, sorted by @timestamp; event.category/event.action decide the EQL
-      event type) and print each alert as one JSON line, as run does
+const rulesListHelp = `Usage: aptsentinel rules list [--rules-dir DIR] [--json]
+
+Lists every loaded rule: id, name, version, source (its file, or "builtin"
+for a rule embedded in the binary) and whether it is enabled.
+
+Flags:
 `
+
+const rulesCheckHelp = `Usage: aptsentinel rules check FILE...
+
+Parses and compiles rule files (with the shipped rules, so exceptions find
+their rule); on the first error prints FILE:LINE:COL: what, and exits 1.
+No flags.
+`
+
+const rulesTestHelp = `Usage: aptsentinel rules test --events EVENTS.jsonl RULEFILE...
+
+Runs exactly the given rule files over ECS events (one JSON document per
+line, sorted by @timestamp; event.category/event.action decide the EQL
+event type) and prints each alert as one JSON line, as run does.
+
+Flags:
+`
+
+const rulesTail = `
+Examples:
+  aptsentinel rules list --json
+  aptsentinel rules check /etc/aptsentinel/rules.d/*.toml
+  aptsentinel rules test --events events.jsonl my_rule.toml
+
+Exit codes: 0 done, 1 a rule or event file is wrong, 2 bad usage.
+`
+
+// maxRuleFile bounds a rule file that rules check and rules test read:
+// a rule is a few KiB, and a device or a huge file named by mistake must
+// be refused, not read until memory runs out.
+const maxRuleFile = 1 << 20
 
 // rulesCommand runs `aptsentinel rules ...`.
 func rulesCommand(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, rulesUsage)
+		fmt.Fprintf(stderr, "aptsentinel rules: want a command: list, check or test (see \"aptsentinel help rules\")\n")
 		return 2
 	}
 	switch args[0] {
@@ -41,19 +66,88 @@ func rulesCommand(args []string, stdout, stderr io.Writer) int {
 		return rulesCheck(args[1:], stdout, stderr)
 	case "test":
 		return rulesTest(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, rulesUsage)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, rulesUsage())
 		return 0
 	}
-	fmt.Fprintf(stderr, "aptsentinel rules: unknown command %q\n\n%s", args[0], rulesUsage)
+	fmt.Fprintf(stderr, "aptsentinel rules: unknown command %q: want list, check or test (see \"aptsentinel help rules\")\n", args[0])
 	return 2
 }
 
-func rulesFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("rules "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, rulesUsage) }
-	return fs
+// rulesUsage is `aptsentinel help rules`: the three commands' help.
+func rulesUsage() string {
+	var b strings.Builder
+	rulesListFlags().help(&b)
+	b.WriteString("\n")
+	rulesCheckFlags().help(&b)
+	b.WriteString("\n")
+	rulesTestFlags().help(&b)
+	b.WriteString(rulesTail)
+	return b.String()
+}
+
+// rulesFlagSet is the flag set of one rules command with its help.
+type rulesFlagSet struct {
+	*flag.FlagSet
+	head string
+}
+
+func (f rulesFlagSet) help(w io.Writer) { writeHelp(w, f.FlagSet, f.head, "") }
+
+// parse parses args; done reports whether the command ends here, with
+// code. Only rules list takes no positional arguments.
+func (f rulesFlagSet) parse(args []string, stdout, stderr io.Writer) (code int, done bool) {
+	if err := parseFlags(f.FlagSet, args, f.Name() != "rules list"); err != nil {
+		return flagsDone(err, f.Name(), f.fullHelp, stdout, stderr), true
+	}
+	return 0, false
+}
+
+func (f rulesFlagSet) fullHelp(w io.Writer) { writeHelp(w, f.FlagSet, f.head, rulesTail) }
+
+type rulesListOptions struct {
+	rulesFlagSet
+	dir    *string
+	asJSON *bool
+}
+
+func rulesListFlags() rulesListOptions {
+	f := rulesListOptions{rulesFlagSet: rulesFlagSet{newFlagSet("rules list"), rulesListHelp}}
+	f.dir = f.String("rules-dir", rules.LocalDir, "the admins' rule directory")
+	f.asJSON = f.Bool("json", false, "print a JSON array")
+	return f
+}
+
+func rulesCheckFlags() rulesFlagSet {
+	return rulesFlagSet{newFlagSet("rules check"), rulesCheckHelp}
+}
+
+type rulesTestOptions struct {
+	rulesFlagSet
+	events *string
+}
+
+func rulesTestFlags() rulesTestOptions {
+	f := rulesTestOptions{rulesFlagSet: rulesFlagSet{newFlagSet("rules test"), rulesTestHelp}}
+	f.events = f.String("events", "", "ECS events, one JSON document per line (- for stdin); required")
+	return f
+}
+
+// checkRuleFiles refuses what is not a regular rule file of a sane size
+// before the rules package reads it whole.
+func checkRuleFiles(paths []string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			return err
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("%s: %s, not a rule file", p, notRegular(fi.Mode()))
+		case fi.Size() > maxRuleFile:
+			return fmt.Errorf("%s: %d bytes, larger than a rule file can be (%d)", p, fi.Size(), maxRuleFile)
+		}
+	}
+	return nil
 }
 
 // ruleRow is one rule of `rules list --json`.
@@ -66,11 +160,13 @@ type ruleRow struct {
 }
 
 func rulesList(args []string, stdout, stderr io.Writer) int {
-	fs := rulesFlags("list", stderr)
-	dir := fs.String("rules-dir", rules.LocalDir, "admins' rule directory")
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	if err := fs.Parse(args); err != nil {
-		return exitFlag(err)
+	fs := rulesListFlags()
+	if code, done := fs.parse(args, stdout, stderr); done {
+		return code
+	}
+	dir, asJSON := fs.dir, fs.asJSON
+	if err := checkRulesDir(*dir, rules.LocalDir); err != nil {
+		return flagsDone(err, "rules list", fs.fullHelp, stdout, stderr)
 	}
 	set, err := rules.Load(rules.LoadConfig{Dirs: []string{*dir}})
 	if err != nil {
@@ -103,21 +199,17 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func exitFlag(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return 2
-}
-
 func rulesCheck(args []string, stdout, stderr io.Writer) int {
-	fs := rulesFlags("check", stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitFlag(err)
+	fs := rulesCheckFlags()
+	if code, done := fs.parse(args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "aptsentinel rules check: no FILE given\n")
-		return 2
+		return flagsDone(usageError{"no FILE given"}, "rules check", fs.fullHelp, stdout, stderr)
+	}
+	if err := checkRuleFiles(fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "aptsentinel rules check: %v\n", err)
+		return 1
 	}
 	set, err := rules.Load(rules.LoadConfig{Files: fs.Args()})
 	if err != nil {
@@ -134,14 +226,17 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 func rulesTest(args []string, stdout, stderr io.Writer) int {
-	fs := rulesFlags("test", stderr)
-	events := fs.String("events", "", "ECS events, one JSON document per line (- for stdin)")
-	if err := fs.Parse(args); err != nil {
-		return exitFlag(err)
+	fs := rulesTestFlags()
+	if code, done := fs.parse(args, stdout, stderr); done {
+		return code
 	}
+	events := fs.events
 	if *events == "" || fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "aptsentinel rules test: want --events EVENTS.jsonl and at least one RULEFILE\n")
-		return 2
+		return flagsDone(usageError{"want --events EVENTS.jsonl and at least one RULEFILE"}, "rules test", fs.fullHelp, stdout, stderr)
+	}
+	if err := checkRuleFiles(fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "aptsentinel rules test: %v\n", err)
+		return 1
 	}
 	set, err := rules.Load(rules.LoadConfig{NoShipped: true, Files: fs.Args()})
 	if err != nil {

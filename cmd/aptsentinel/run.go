@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -58,15 +57,22 @@ the audit PID, restores the audit enabled flag and exits 0.
 Flags:
 `
 
-func runFlags(stderr io.Writer) *runOptions {
-	o := &runOptions{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
+const runTail = `
+Examples:
+  aptsentinel run --config /etc/aptsentinel/aptsentinel.conf
+  aptsentinel run --output stdout --log-level debug
+
+Exit codes: 0 stopped by a signal, 1 failed, 2 bad usage.
+`
+
+func runFlags() *runOptions {
+	o := &runOptions{fs: newFlagSet("run")}
 	f := o.fs
-	f.SetOutput(stderr)
 	f.StringVar(&o.config, "config", "", "read settings from this file (\"name = value\" lines, names as these flags); flags given here win")
 	f.StringVar(&o.output, "output", "auto", "where alerts and logs go: journald, stdout (alerts; logs on stderr) or auto (journald if its socket exists, else stdout)")
 	f.StringVar(&o.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
 	f.IntVar(&o.cacheSize, "cache-size", sensor.DefaultCacheSize, "processes kept in the process cache (min 64)")
-	f.StringVar(&o.auditKey, "audit-key", "aptsentinel", "key carried by the audit rules the sensor installs and removes")
+	auditKeyVar(f, &o.auditKey, "key carried by the audit rules the sensor installs and removes")
 	f.UintVar(&o.backlogLimit, "backlog-limit", 8192, "kernel audit backlog limit to set (never lowered; min 8192)")
 	f.IntVar(&o.receiveBufMiB, "receive-buffer-mib", 8, "receive buffer of the audit socket, in MiB (1-1024)")
 	f.DurationVar(&o.parentWait, "parent-wait", 50*time.Millisecond,
@@ -76,30 +82,15 @@ func runFlags(stderr io.Writer) *runOptions {
 		"how long a pending sequence waits for events stamped inside its window that arrive late (0-1h)")
 	f.DurationVar(&o.backlogWait, "backlog-wait", audit.DefaultBacklogWait,
 		"longest an audited syscall waits for room in a full kernel backlog before its record is dropped (0 drops at once; 0-10s)")
-	f.Usage = func() { o.usage(stderr) }
 	return o
 }
 
-func (o *runOptions) usage(w io.Writer) {
-	fmt.Fprint(w, runUsage)
-	// flag.PrintDefaults writes -flag; the help shows --flag, as the
-	// README and the unit do (the flag package accepts both).
-	o.fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(w, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
-	})
-	fmt.Fprint(w, "\nExit codes: 0 stopped by a signal, 1 failed, 2 bad usage.\n")
-}
+func (o *runOptions) usage(w io.Writer) { writeHelp(w, o.fs, runUsage, runTail) }
 
 // parse parses and validates the flags; every refusal names the flag.
 func (o *runOptions) parse(args []string) error {
-	if err := o.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if o.fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q (run takes only flags)", o.fs.Arg(0))}
+	if err := parseFlags(o.fs, args, false); err != nil {
+		return err
 	}
 	if o.config != "" {
 		if err := applyConfigFile(o.fs, o.config); err != nil {
@@ -111,8 +102,6 @@ func (o *runOptions) parse(args []string) error {
 		return usageError{fmt.Sprintf("--output %q: want one of %v", o.output, alert.OutputNames)}
 	case o.cacheSize < 64:
 		return usageError{fmt.Sprintf("--cache-size %d: want at least 64", o.cacheSize)}
-	case o.auditKey == "" || len(o.auditKey) > 256 || strings.ContainsAny(o.auditKey, " \t\n\"'"):
-		return usageError{fmt.Sprintf("--audit-key %q: want 1-256 characters without spaces or quotes", o.auditKey)}
 	case o.backlogLimit < 8192 || o.backlogLimit > 1<<30:
 		return usageError{fmt.Sprintf("--backlog-limit %d: want 8192 to %d", o.backlogLimit, 1<<30)}
 	case o.receiveBufMiB < 1 || o.receiveBufMiB > 1024:
@@ -127,7 +116,7 @@ func (o *runOptions) parse(args []string) error {
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return usageError{err.Error()}
 	}
-	return nil
+	return checkRulesDir(o.rulesDir, rules.LocalDir)
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -139,13 +128,9 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o := runFlags(stderr)
+	o := runFlags()
 	if err := o.parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "aptsentinel run: %v\nRun \"aptsentinel help run\" for the flags.\n", err)
-		return 2
+		return flagsDone(err, "run", o.usage, stdout, stderr)
 	}
 	level, _ := parseLevel(o.logLevel)
 	if os.Geteuid() != 0 {

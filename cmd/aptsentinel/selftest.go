@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,33 +60,22 @@ type selftestOptions struct {
 	verbose bool
 }
 
-func selftestFlags(stderr io.Writer) *selftestOptions {
-	o := &selftestOptions{fs: flag.NewFlagSet("selftest", flag.ContinueOnError)}
-	o.fs.SetOutput(stderr)
+func selftestFlags() *selftestOptions {
+	o := &selftestOptions{fs: newFlagSet("selftest")}
 	o.fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long to wait for the alert after the connect() (1ns to 5m)")
 	o.fs.BoolVar(&o.verbose, "verbose", false, "write the in-process sensor's logs and each step to stderr")
-	o.fs.Usage = func() { o.usage(stderr) }
 	return o
 }
 
 func (o *selftestOptions) usage(w io.Writer) {
-	fmt.Fprint(w, selftestUsage)
-	o.fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(w, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
-	})
-	fmt.Fprint(w, "\nExit codes: 0 PASS, 1 FAIL, 2 bad usage.\n")
+	writeHelp(w, o.fs, selftestUsage, "\nExample:\n  aptsentinel selftest --timeout 30s\n\nExit codes: 0 PASS, 1 FAIL, 2 bad usage.\n")
 }
 
 func (o *selftestOptions) parse(args []string) error {
-	if err := o.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(o.fs, args, false); err != nil {
+		return err
 	}
 	switch {
-	case o.fs.NArg() > 0:
-		return usageError{fmt.Sprintf("unexpected argument %q (selftest takes only flags)", o.fs.Arg(0))}
 	case o.timeout <= 0 || o.timeout > 5*time.Minute:
 		return usageError{fmt.Sprintf("--timeout %s: want 1ns to 5m", o.timeout)}
 	}
@@ -101,13 +89,9 @@ func selftestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if code, ok := selftest.RunStep(args, stdout, stderr); ok {
 		return code
 	}
-	o := selftestFlags(stderr)
+	o := selftestFlags()
 	if err := o.parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "aptsentinel selftest: %v\nRun \"aptsentinel help selftest\" for the flags.\n", err)
-		return 2
+		return flagsDone(err, "selftest", o.usage, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stdout, "FAIL: must run as root: the self-test reads the kernel's audit state, may run the sensor and creates a network namespace")
@@ -133,7 +117,7 @@ func selftestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 // resolved as run resolves it, by journald's socket now: a journald that
 // started or stopped since the sensor did is the one case told wrong.
 func sensorOutput(args []string) (string, error) {
-	o := runFlags(io.Discard)
+	o := runFlags()
 	if err := o.fs.Parse(args); err != nil {
 		return "", fmt.Errorf("its command line: %w", err)
 	}

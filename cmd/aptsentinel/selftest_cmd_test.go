@@ -25,7 +25,7 @@ func TestSelftestFlags(t *testing.T) {
 		{[]string{"now"}, "unexpected argument"},
 	}
 	for _, c := range cases {
-		err := selftestFlags(io.Discard).parse(c.args)
+		err := selftestFlags().parse(c.args)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%q: %v", c.args, err)

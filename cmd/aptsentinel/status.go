@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,13 +23,17 @@ auditd; locked: audit is locked and it only reads), who holds the audit PID,
 the enabled flag, whether the sensor's rules are loaded, which syscalls it
 needs that the loaded rules hide, its loss counters since it started (from
 ` + sensor.StatusPath + `, which a running sensor rewrites every few
-seconds), and every loaded rule. Changes nothing. Needs root.
-
-Exit codes: 0 shown, 1 failed, 2 bad usage.
+seconds), and every loaded rule, written as auditctl -l writes it. Changes
+nothing. Needs root.
 
 Flags:
-  --json             one JSON document for scripts
-  --audit-key KEY    key of the sensor's rules (default "aptsentinel")
+`
+
+const statusTail = `
+Example:
+  aptsentinel status --json | jq .coverage
+
+Exit codes: 0 shown, 1 failed, 2 bad usage.
 `
 
 // statusReport is what `aptsentinel status` shows; --json writes it as is.
@@ -61,35 +64,42 @@ type statusReport struct {
 	SensorRules  int                  `json:"sensor_rules"`
 	Coverage     []audit.NeedCoverage `json:"coverage"`
 	CannotSee    []string             `json:"cannot_see"`
-	Rules        []string             `json:"rules"`
+	// Rules are auditctl -l lines (audit.RuleText): perm=wa, not the
+	// kernel's bitmask perm=10 that status wrote before.
+	Rules []string `json:"rules"`
 }
 
+// statusOptions are the flags of `aptsentinel status`.
+type statusOptions struct {
+	fs     *flag.FlagSet
+	asJSON bool
+	key    string
+}
+
+func statusFlags() *statusOptions {
+	o := &statusOptions{fs: newFlagSet("status")}
+	o.fs.BoolVar(&o.asJSON, "json", false, "one JSON document for scripts")
+	auditKeyVar(o.fs, &o.key, "key of the sensor's rules")
+	return o
+}
+
+func (o *statusOptions) usage(w io.Writer) { writeHelp(w, o.fs, statusUsage, statusTail) }
+
 func statusCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "")
-	key := fs.String("audit-key", audit.DefaultKey, "")
-	fs.Usage = func() { fmt.Fprint(stderr, statusUsage) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "aptsentinel status: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	o := statusFlags()
+	if err := parseFlags(o.fs, args, false); err != nil {
+		return flagsDone(err, "status", o.usage, stdout, stderr)
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "aptsentinel status: must run as root: the kernel answers audit status and rule requests only to root (CAP_AUDIT_CONTROL)")
 		return 1
 	}
-	rep, err := buildStatus("/proc", sensor.StatusPath, *key)
+	rep, err := buildStatus("/proc", sensor.StatusPath, o.key)
 	if err != nil {
 		fmt.Fprintf(stderr, "aptsentinel status: %v\n", err)
 		return 1
 	}
-	if *asJSON {
+	if o.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {

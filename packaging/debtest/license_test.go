@@ -11,7 +11,7 @@ import (
 // TestLicense: the project is Apache-2.0 (issue 6). LICENSE at the root is
 // the license's text (byte for byte Debian's copy in common-licenses,
 // which is the text as the ASF publishes it), and the .deb's copyright file
-// says Apache-2.0 for the project's own files.
+// and nfpm.yaml's license field say Apache-2.0 for the project's own files.
 func TestLicense(t *testing.T) {
 	text, err := os.ReadFile(filepath.Join(repoRoot, "LICENSE"))
 	if err != nil {
@@ -23,6 +23,20 @@ func TestLicense(t *testing.T) {
 	}
 	if !bytes.Equal(text, debian) {
 		t.Error("LICENSE is not the Apache License 2.0 text of /usr/share/common-licenses/Apache-2.0")
+	}
+
+	// nfpm.yaml's license field (the package metadata nfpm writes for
+	// formats that carry one) names the same license.
+	nfpm, err := os.ReadFile(filepath.Join(repoRoot, "nfpm.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := "(none)"
+	if m := regexp.MustCompile(`(?m)^license:[ \t]*(.*)$`).FindSubmatch(nfpm); m != nil {
+		got = string(m[1])
+	}
+	if got != "Apache-2.0" {
+		t.Errorf("nfpm.yaml's license field is %q, want Apache-2.0 (LICENSE)", got)
 	}
 
 	requireDebs(t)
