@@ -473,3 +473,36 @@ func eventBytes(t *testing.T, path string) (execs, conns []int) {
 	}
 	return execs, conns
 }
+
+// TestE2ESelftestBesideAuditdNoSensor: Debian's auditd runs with the
+// admin's rules and no sensor runs: selftest runs its sensor in-process
+// beside auditd (multicast group, its rules after auditd's), passes, and
+// leaves auditd its PID, settings and exactly its rules.
+func TestE2ESelftestBesideAuditdNoSensor(t *testing.T) {
+	requireE2E(t)
+	requireAuditd(t)
+	restoreAuditState(t)
+	a := startAuditd(t)
+	loadAdminRules(t)
+	admin := ruleTexts(t, false)
+	st0 := auditStatus(t)
+
+	r := runSelftest(t, "--verbose")
+	want := "(sensor: in-process, reading the audit multicast group beside pid " + strconv.Itoa(a.cmd.Process.Pid) + " auditd)"
+	if r.code != 0 || !passLine.MatchString(r.stdout) || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit %d, stdout %q; want exit 0 and a PASS line ending %q\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	t.Log(strings.TrimSpace(r.stdout))
+	if !strings.Contains(r.stderr, `"mode":"multicast"`) {
+		t.Errorf("the in-process sensor did not log multicast mode; stderr:\n%s", r.stderr)
+	}
+	st := auditStatus(t)
+	if !a.alive() || int(st.PID) != a.cmd.Process.Pid || st.BacklogLimit != st0.BacklogLimit ||
+		st.BacklogWaitTime != st0.BacklogWaitTime || st.Failure != st0.Failure || st.Enabled != st0.Enabled {
+		t.Errorf("auditd's state changed: before %+v, now %+v (auditd alive %v)", *st0, *st, a.alive())
+	}
+	if after := ruleTexts(t, false); !slices.Equal(after, admin) {
+		t.Errorf("auditctl -l after the self-test:\n%s\nwant exactly auditd's:\n%s", strings.Join(after, "\n"), strings.Join(admin, "\n"))
+	}
+	checkNothingLeft(t, r, nil)
+}
