@@ -37,6 +37,7 @@ type coexist struct {
 	coverage              []NeedCoverage
 
 	handovers, reclaims, takenOver, blindWindows, tampers atomic.Uint64
+	blind                                                 blindBook // the windows blindWindows counts (blind.go)
 }
 
 func (c *coexist) init(cfg Config, specs []RuleSpec) {
@@ -206,6 +207,9 @@ func (s *Session) judge(c ConfigChange) {
 			"pid", c.PID, "comm", c.Comm, "exe", c.Exe)
 	}
 	t, ok := DetectTamper(c, s.key, s.self)
+	if ok && t.Kind != TamperShadowingRule && !c.Time.IsZero() {
+		s.blind.damaged(c.Time) // the blind window Repair closes starts here
+	}
 	if !ok {
 		s.log.Debug("audit configuration changed", "op", c.Op, "setting", c.Setting, "value", c.Value, "key", c.Key,
 			"pid", c.PID, "comm", c.Comm, "exe", c.Exe, "auid", c.AUID)
@@ -272,15 +276,17 @@ func (s *Session) deleteOwnRules() (int, error) {
 // a rule is in), so the two sets cannot overlap. The moment without them
 // is counted as a blind window.
 func (s *Session) moveOwnRules(m Mode) error {
+	from := time.Now()
 	if _, err := s.deleteOwnRules(); err != nil {
 		return err
 	}
-	s.blindWindows.Add(1)
 	for _, w := range s.wiresFor(m) {
 		if err := s.ctl.addRule(w); err != nil {
+			s.noteBlind("the sensor's rules moved ahead of a hiding rule", from)
 			return fmt.Errorf("audit: moving the sensor's rules: %w", err)
 		}
 	}
+	s.noteBlind("the sensor's rules moved ahead of a hiding rule", from)
 	return nil
 }
 
@@ -365,7 +371,7 @@ func (s *Session) reclaim(st Status) error {
 	if wasMode == ModeUnicast {
 		// The PID was freed under the sensor (not by a daemon it handed
 		// over to): records in between went to the kernel log.
-		s.blindWindows.Add(1)
+		s.noteBlind("the audit PID freed under the sensor", time.Time{})
 	} else {
 		s.reclaims.Add(1)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/internal/proctest"
 	"github.com/aptsentinel/aptsentinel/internal/testenv"
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // These tests run Debian's auditd (package auditd) beside the sensor, as a
@@ -395,6 +396,14 @@ func TestE2ESensorStartsBesideAuditd(t *testing.T) {
 		t.Fatalf("augenrules --load: %v %s", err, out)
 	}
 	waitFor(t, 2*time.Second, "the sensor's rules back after augenrules --load", func() bool { return countRules(t, "aptsentinel") == ours })
+	// The time without them is a loss: the loss alert names the window.
+	if a, ok := s.waitRuleAlert(rules.LossRuleID, func(a alertLine) bool {
+		return field(a.doc, "aptsentinel.losses.blind_windows.count") == 1.0
+	}, 5*time.Second); !ok {
+		t.Errorf("no loss alert naming the blind window of augenrules --load; logs:\n%s", s.logText())
+	} else {
+		t.Logf("blind window of augenrules --load: %v", field(a.doc, "aptsentinel.losses.blind_windows"))
+	}
 	hookAlerts(t, s, "after augenrules --load", 1012)
 
 	left := ruleTexts(t, true)
