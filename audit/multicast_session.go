@@ -21,7 +21,14 @@ type coexist struct {
 
 	dd *deduper
 
-	deliverMu     sync.Mutex // guards serials, ccol, dedupeScratch; calls to the record callback
+	// callMu orders the batches of both sockets: bookkeeping and the
+	// record callback, one batch at a time. deliverMu guards the books
+	// only and is never held across the callback: the callback waits for
+	// the sensor's event loop, and the loop's tick takes deliverMu (Stats,
+	// settle), so holding it there deadlocked the sensor while its alert
+	// writer was slow (sensor TestWatchdogFollowsTheLoop).
+	callMu        sync.Mutex // guards dedupeScratch; calls to the record callback
+	deliverMu     sync.Mutex // guards serials, ccol
 	dedupeScratch []Record   // the records of a batch that pass the deduper
 	serials       serialTracker
 	ccol          *configCollector
@@ -158,8 +165,9 @@ func (s *Session) Coverage() []NeedCoverage {
 // sockets carry it), after the serial and CONFIG_CHANGE bookkeeping.
 func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 	now := time.Now()
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
 	s.deliverMu.Lock()
-	defer s.deliverMu.Unlock()
 	if s.dd.until.Load() != 0 {
 		kept := s.dedupeScratch[:0]
 		for _, r := range recs {
@@ -179,6 +187,7 @@ func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 			}
 		}
 	}
+	s.deliverMu.Unlock()
 	if len(recs) > 0 {
 		fn(recs)
 	}
