@@ -18,6 +18,9 @@ type coexist struct {
 	modeMu sync.Mutex // HandOver and Repair; guards joined, coverage
 	mode   atomic.Int32
 	joined bool // the multicast socket is in the group
+	// leaveAt is when a reclaiming session leaves the group (zero: no
+	// leave pending); see reclaim.
+	leaveAt time.Time
 
 	dd *deduper
 
@@ -314,6 +317,7 @@ func (s *Session) HandOver() (bool, error) {
 		return false, nil
 	}
 	s.dd.open(time.Now())
+	s.leaveAt = time.Time{}
 	var joinErr error
 	if !s.joined {
 		if joinErr = s.mcast.joinReadlog(); joinErr == nil {
@@ -340,6 +344,7 @@ func (s *Session) HandOver() (bool, error) {
 // the audit PID. Called with modeMu held.
 func (s *Session) joinForTakeover() error {
 	s.dd.open(time.Now())
+	s.leaveAt = time.Time{}
 	if !s.joined {
 		if err := s.mcast.joinReadlog(); err != nil {
 			return err
@@ -372,10 +377,16 @@ func (s *Session) reclaim(st Status) error {
 	wasMode := s.Mode()
 	s.setMode(ModeUnicast)
 	if s.joined {
-		if err := s.mcast.leaveReadlog(); err != nil {
-			return err
-		}
-		s.joined = false
+		// Not yet: kauditd reads the audit PID once per pass over its
+		// queue (kernel/audit.c kauditd_thread), so the pass under way
+		// when the PID was taken still has no unicast destination and
+		// hands each record to kauditd_hold_skb after the multicast
+		// send; with audit=0 on the kernel command line (the default)
+		// the hold drops it after printing it to the kernel log, without
+		// counting it lost. Leaving the group now lost the records of
+		// that pass: a serial gap around the switch. The group is left
+		// at a Repair after leaveGroupAfter; the dedupe window covers it.
+		s.leaveAt = time.Now().Add(leaveGroupAfter)
 	}
 	if wasMode == ModeUnicast {
 		// The PID was freed under the sensor (not by a daemon it handed
@@ -385,6 +396,31 @@ func (s *Session) reclaim(st Status) error {
 		s.reclaims.Add(1)
 	}
 	return s.raiseBacklog(now, s.cfg.BacklogLimit)
+}
+
+// leaveGroupAfter is how long a session that took the audit PID back
+// stays in the multicast group (see reclaim); far more than one kauditd
+// pass, far less than dedupeWindow.
+const leaveGroupAfter = 500 * time.Millisecond
+
+// leaveGroupIfDue leaves the multicast group when a reclaim's wait is
+// over and the session still holds the PID. Called with modeMu held.
+func (s *Session) leaveGroupIfDue(now time.Time) error {
+	if s.leaveAt.IsZero() || now.Before(s.leaveAt) {
+		return nil
+	}
+	s.leaveAt = time.Time{}
+	if !s.joined || s.Mode() != ModeUnicast {
+		return nil
+	}
+	// Records still queued on the multicast socket may be copies of
+	// unicast ones: the window runs on past the leave.
+	s.dd.open(now)
+	if err := s.mcast.leaveReadlog(); err != nil {
+		return err
+	}
+	s.joined = false
+	return nil
 }
 
 // updateCoverage recomputes what the loaded rules do with the sensor's

@@ -73,6 +73,9 @@ func (s *Session) repair() (Repairs, error) {
 	}
 	switch {
 	case st.PID == s.self:
+		if err := s.leaveGroupIfDue(time.Now()); err != nil {
+			return r, err
+		}
 	case st.PID == 0 || checkHolder(st.PID, s.procRoot) == nil:
 		if err := s.reclaim(st); err != nil {
 			return r, err

@@ -164,6 +164,12 @@ func (t *lossTracker) check(now time.Time, c lossCounters) (LossReport, bool) {
 		// Keep the last known value; the report says the count is unknown.
 		c.kernelLost = t.reported.kernelLost
 	}
+	if c.serialGaps < t.reported.serialGaps {
+		// A serial settled as missing arrived after all (the count is of
+		// serials still missing): a gap already reported stays reported,
+		// and a new one after it still counts.
+		t.reported.serialGaps = c.serialGaps
+	}
 	if c == t.reported || (c.kernelErr != nil && c.serialGaps == t.reported.serialGaps &&
 		c.socketOverruns == t.reported.socketOverruns && c.connectorOverruns == t.reported.connectorOverruns &&
 		c.blindWindows == t.reported.blindWindows) {
@@ -200,7 +206,7 @@ func makeReport(start, end time.Time, from, to lossCounters) LossReport {
 		Start:             start,
 		End:               end,
 		KernelLost:        known(to.kernelLost - from.kernelLost),
-		SerialGaps:        known(to.serialGaps - from.serialGaps),
+		SerialGaps:        known(to.serialGaps - min(from.serialGaps, to.serialGaps)),
 		SocketOverruns:    known(to.socketOverruns - from.socketOverruns),
 		ConnectorOverruns: known(to.connectorOverruns - from.connectorOverruns),
 		BlindWindows:      blindSpan{}.count(to.blindWindows-from.blindWindows, to.blindNanos-from.blindNanos),
@@ -254,7 +260,13 @@ func (s *sensor) reportLoss(r LossReport) {
 		}
 	}
 	if level == "warn" {
-		s.log.Warn(msg, "rule.id", LossRuleID, "losses", r)
+		var missing []uint64
+		if r.SerialGaps.Count != nil && *r.SerialGaps.Count > 0 {
+			// To look for in the kernel log: a record no reader took is
+			// printed there (kernel/audit.c kauditd_printk_skb).
+			missing = s.sess.LastMissingSerials()
+		}
+		s.log.Warn(msg, "rule.id", LossRuleID, "losses", r, "last_missing_serials", missing)
 	} else {
 		s.log.Info(msg, "rule.id", LossRuleID, "losses", r)
 	}

@@ -118,3 +118,29 @@ func TestLossTrackerBlindWindows(t *testing.T) {
 		t.Errorf("quiet run's final %+v", quiet.BlindWindows)
 	}
 }
+
+// TestLossTrackerLateSerial: a serial gap already reported whose record
+// arrives after all (the session's count goes down) does not hide a new
+// gap after it, and the stop record counts what is still missing.
+func TestLossTrackerLateSerial(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	tr := newLossTracker(t0, lossCounters{})
+	if r, due := tr.check(at(1), lossCounters{serialGaps: 1}); !due || *r.SerialGaps.Count != 1 {
+		t.Fatalf("first gap: due %v %+v", due, r.SerialGaps)
+	}
+	// It came late (count 0), then a new one went missing (count 1).
+	if _, due := tr.check(at(2), lossCounters{serialGaps: 0}); due {
+		t.Fatal("a loss taken back made a report")
+	}
+	r, due := tr.check(at(70), lossCounters{serialGaps: 1})
+	if !due || *r.SerialGaps.Count != 1 {
+		t.Fatalf("the new gap after a late one: due %v %+v", due, r.SerialGaps)
+	}
+	if f := tr.final(at(80), lossCounters{serialGaps: 1}); *f.SerialGaps.Count != 1 {
+		t.Errorf("final serial gaps %d, want 1", *f.SerialGaps.Count)
+	}
+	if f := newLossTracker(t0, lossCounters{serialGaps: 3}).final(at(1), lossCounters{serialGaps: 1}); *f.SerialGaps.Count != 0 {
+		t.Errorf("final below the start: %d, want 0", *f.SerialGaps.Count)
+	}
+}
