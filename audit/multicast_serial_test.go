@@ -19,20 +19,7 @@ func TestSerialGapsCountRealLoss(t *testing.T) {
 	requireAudit(t)
 	restoreKernel(t)
 	// An execve rule of "another", under the test key so cleanup removes it.
-	adminKey := testKey + "_gaps"
-	w, err := BuildRule(RuleSpec{Text: "-a always,exit -F arch=b64 -S execve -k " + adminKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dialClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
-	if err := c.addRule(w); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { DeleteRulesByKey(adminKey) })
+	addOtherRule(t, "-a always,exit -F arch=b64 -S execve", testKey+"_gaps")
 	if err := SetEnabled(1); err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +36,7 @@ func TestSerialGapsCountRealLoss(t *testing.T) {
 	col := &collector{}
 	// One exec read first: the tracker starts at a serial below the loss.
 	go s.Run(ctx, col.add)
-	execMarked := func(what string) {
-		t.Helper()
-		marker := fmt.Sprintf("aptsentinel-%s-%d", what, time.Now().UnixNano())
-		if err := exec.Command("/bin/true", marker).Run(); err != nil {
-			t.Fatal(err)
-		}
-		col.waitFor(t, "EXECVE "+what, func(r Record) bool {
-			return r.Type == TypeExecve && bytes.Contains(r.Data, []byte(marker))
-		})
-	}
-	execMarked("before")
+	execMarked(t, col, "before")
 	cancel() // the reader stops: the socket fills and overflows
 	time.Sleep(100 * time.Millisecond)
 	for range 300 {
@@ -70,10 +47,10 @@ func TestSerialGapsCountRealLoss(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx, col.add)
-	execMarked("after")
+	execMarked(t, col, "after")
 	time.Sleep(200 * time.Millisecond)
 	s.Repair()
-	execMarked("settled")
+	execMarked(t, col, "settled")
 	s.Repair()
 	cs := s.CoexistStats()
 	t.Logf("gaps %d, multicast ENOBUFS %d, last missing %v", cs.SerialGaps, cs.Multicast.ENOBUFS, s.LastMissingSerials())
@@ -83,4 +60,38 @@ func TestSerialGapsCountRealLoss(t *testing.T) {
 	if cs.Multicast.ENOBUFS == 0 {
 		t.Errorf("the overflow was not seen as ENOBUFS: %+v", cs.Multicast)
 	}
+}
+
+// addOtherRule adds a rule of another audit user (key key), removed at
+// cleanup.
+func addOtherRule(t *testing.T, text, key string) {
+	t.Helper()
+	w, err := BuildRule(RuleSpec{Text: text + " -k " + key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if err := c.addRule(w); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { DeleteRulesByKey(key) })
+}
+
+// execMarked runs /bin/true with a marker argument (what must hold no
+// space: the record would hex-encode it) and waits until col has its
+// EXECVE record; it returns the marker.
+func execMarked(t *testing.T, col *collector, what string) string {
+	t.Helper()
+	marker := fmt.Sprintf("aptsentinel-%s-%d", what, time.Now().UnixNano())
+	if err := exec.Command("/bin/true", marker).Run(); err != nil {
+		t.Fatal(err)
+	}
+	col.waitFor(t, "EXECVE "+what, func(r Record) bool {
+		return r.Type == TypeExecve && bytes.Contains(r.Data, []byte(marker))
+	})
+	return marker
 }

@@ -33,13 +33,7 @@ func TestHandOverAndReclaim(t *testing.T) {
 
 	exec1 := func(what string) {
 		t.Helper()
-		marker := fmt.Sprintf("aptsentinel-%s-%d", what, time.Now().UnixNano())
-		if err := exec.Command("/bin/true", marker).Run(); err != nil {
-			t.Fatal(err)
-		}
-		col.waitFor(t, "EXECVE "+what, func(r Record) bool {
-			return r.Type == TypeExecve && bytes.Contains(r.Data, []byte(marker))
-		})
+		marker := execMarked(t, col, what)
 		n := 0
 		col.mu.Lock()
 		for _, r := range col.records {
@@ -133,19 +127,7 @@ func TestOpenLockedOnlyReads(t *testing.T) {
 	requireAudit(t)
 	restoreKernel(t)
 	// The "admin's" rule, under the test key so that cleanup removes it.
-	w, err := BuildRule(RuleSpec{Text: "-a always,exit -F arch=b64 -S execve -k " + testKey + "_admin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dialClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
-	if err := c.addRule(w); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { DeleteRulesByKey(testKey + "_admin") })
+	addOtherRule(t, "-a always,exit -F arch=b64 -S execve", testKey+"_admin")
 	if err := SetEnabled(1); err != nil {
 		t.Fatal(err)
 	}

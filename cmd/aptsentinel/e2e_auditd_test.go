@@ -143,6 +143,19 @@ func (a *auditdProc) stop() {
 	}
 }
 
+// auditdWithAdminRules starts auditd (the audit state put back at
+// cleanup) and loads the admin's rules; it returns auditd, the rules then
+// loaded and the audit status.
+func auditdWithAdminRules(t *testing.T) (*auditdProc, []string, audit.Status) {
+	t.Helper()
+	requireE2E(t)
+	requireAuditd(t)
+	restoreAuditState(t)
+	a := startAuditd(t)
+	loadAdminRules(t)
+	return a, ruleTexts(t, false), *auditStatus(t)
+}
+
 // loadAdminRules loads adminRules with auditctl -R, as an admin's reload
 // does (it deletes every rule first).
 func loadAdminRules(t *testing.T) {
@@ -338,13 +351,7 @@ func TestE2EAuditdStartsAndStopsUnderSensor(t *testing.T) {
 // its PID and rules; `augenrules --load` while it runs; after it stops
 // exactly auditd's rules are left.
 func TestE2ESensorStartsBesideAuditd(t *testing.T) {
-	requireE2E(t)
-	requireAuditd(t)
-	restoreAuditState(t)
-	a := startAuditd(t)
-	loadAdminRules(t)
-	admin := ruleTexts(t, false)
-	st0, _ := audit.GetStatus()
+	a, admin, st0 := auditdWithAdminRules(t)
 
 	s := startSensor(t)
 	if s.logRecord("reading the audit multicast group") == nil {
@@ -488,13 +495,7 @@ func eventBytes(t *testing.T, path string) (execs, conns []int) {
 // beside auditd (multicast group, its rules after auditd's), passes, and
 // leaves auditd its PID, settings and exactly its rules.
 func TestE2ESelftestBesideAuditdNoSensor(t *testing.T) {
-	requireE2E(t)
-	requireAuditd(t)
-	restoreAuditState(t)
-	a := startAuditd(t)
-	loadAdminRules(t)
-	admin := ruleTexts(t, false)
-	st0 := auditStatus(t)
+	a, admin, st0 := auditdWithAdminRules(t)
 
 	r := runSelftest(t, "--verbose")
 	want := "(sensor: in-process, reading the audit multicast group beside pid " + strconv.Itoa(a.cmd.Process.Pid) + " auditd)"
@@ -508,7 +509,7 @@ func TestE2ESelftestBesideAuditdNoSensor(t *testing.T) {
 	st := auditStatus(t)
 	if !a.alive() || int(st.PID) != a.cmd.Process.Pid || st.BacklogLimit != st0.BacklogLimit ||
 		st.BacklogWaitTime != st0.BacklogWaitTime || st.Failure != st0.Failure || st.Enabled != st0.Enabled {
-		t.Errorf("auditd's state changed: before %+v, now %+v (auditd alive %v)", *st0, *st, a.alive())
+		t.Errorf("auditd's state changed: before %+v, now %+v (auditd alive %v)", st0, *st, a.alive())
 	}
 	if after := ruleTexts(t, false); !slices.Equal(after, admin) {
 		t.Errorf("auditctl -l after the self-test:\n%s\nwant exactly auditd's:\n%s", strings.Join(after, "\n"), strings.Join(admin, "\n"))

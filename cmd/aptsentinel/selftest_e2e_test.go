@@ -177,6 +177,22 @@ func startFakeAuditd(t *testing.T) *exec.Cmd {
 	return holder
 }
 
+// checkHolderKept asserts that the self-test left the stand-in daemon its
+// audit PID and its theirs rules, and left nothing of its own.
+func checkHolderKept(t *testing.T, r selftestRun, holder *exec.Cmd, theirs int) {
+	t.Helper()
+	if n := countRules(t, fakeAuditdKey); n != theirs || n == 0 {
+		t.Errorf("the holder's rules: %d after the self-test, were %d", n, theirs)
+	}
+	if n := countRules(t, "aptsentinel"); n != 0 {
+		t.Errorf("%d audit rules with key aptsentinel left", n)
+	}
+	if st := auditStatus(t); int(st.PID) != holder.Process.Pid {
+		t.Errorf("audit pid %d after the self-test, want the holder %d", st.PID, holder.Process.Pid)
+	}
+	checkNothingLeft(t, r, nil)
+}
+
 // TestE2ESelftestOtherAuditDaemon: another program holds the audit PID
 // (a stand-in for any audit daemon) and no sensor runs: selftest runs its
 // sensor in-process, reading the multicast group beside it, and passes;
@@ -191,16 +207,7 @@ func TestE2ESelftestOtherAuditDaemon(t *testing.T) {
 		t.Errorf("exit %d, stdout %q; want exit 0 and a PASS line ending %q\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
 	}
 	t.Log(strings.TrimSpace(r.stdout))
-	if n := countRules(t, fakeAuditdKey); n != theirs || n == 0 {
-		t.Errorf("the holder's rules: %d after the self-test, were %d", n, theirs)
-	}
-	if n := countRules(t, "aptsentinel"); n != 0 {
-		t.Errorf("%d audit rules with key aptsentinel left", n)
-	}
-	if st := auditStatus(t); int(st.PID) != holder.Process.Pid {
-		t.Errorf("audit pid %d after the self-test, want the holder %d", st.PID, holder.Process.Pid)
-	}
-	checkNothingLeft(t, r, nil)
+	checkHolderKept(t, r, holder, theirs)
 }
 
 // TestE2ESelftestBesideHolderNoCapAuditRead: beside another holder,
@@ -221,16 +228,7 @@ func TestE2ESelftestBesideHolderNoCapAuditRead(t *testing.T) {
 		!strings.Contains(r.stdout, "nothing was staged") || !strings.Contains(r.stdout, "pid "+strconv.Itoa(holder.Process.Pid)) {
 		t.Errorf("exit %d, stdout %q; want exit 1 and one FAIL line naming the holder and CAP_AUDIT_READ", r.code, r.stdout)
 	}
-	if n := countRules(t, fakeAuditdKey); n != theirs {
-		t.Errorf("the holder's rules: %d after the self-test, were %d", n, theirs)
-	}
-	if n := countRules(t, "aptsentinel"); n != 0 {
-		t.Errorf("%d audit rules with key aptsentinel left", n)
-	}
-	if st := auditStatus(t); int(st.PID) != holder.Process.Pid {
-		t.Errorf("audit pid %d after the self-test, want the holder %d", st.PID, holder.Process.Pid)
-	}
-	checkNothingLeft(t, r, nil)
+	checkHolderKept(t, r, holder, theirs)
 }
 
 // startHolder starts a sensor binary writing its logs to stderr and
