@@ -23,8 +23,9 @@ func TestHandOverAndReclaim(t *testing.T) {
 	// around the switches here once: the tree rule's asynchronous prune
 	// (audit.SensorRules) and leaving the multicast group at once on
 	// reclaim (the kauditd pass under way then drops records, see
-	// Session.reclaim) were the causes; neither is left, and 0 gaps in 15
-	// runs on Linux 6.18 back the 0 below.
+	// Session.reclaim; from the kernel code, not reproduced) were the
+	// causes found; neither is left, and 0 gaps in 46 runs on Linux 6.18
+	// back the 0 below.
 	s, _ := openTestSessionConfig(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

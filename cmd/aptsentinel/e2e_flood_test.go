@@ -78,7 +78,7 @@ func TestE2EFloodThenCallOut(t *testing.T) {
 		// 0 for each, serial gaps too: the one serial that went missing
 		// in some earlier runs is explained (README, "Cost and losses")
 		// and a record that arrives late takes its gap back; 0 gaps in
-		// 5 runs alone on Linux 6.18 after that. The stop record's warn
+		// 9 runs on Linux 6.18 (one in a full suite). The stop record's warn
 		// names the missing serials, to look for in the kernel log.
 		switch {
 		case c.Count == nil:
