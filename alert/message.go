@@ -20,7 +20,9 @@ import (
 // as its elements joined by spaces, and an endpoint object
 // ({{last.destination}}) as address:port, IPv6 in brackets. A placeholder
 // that names no field of the event (unknown, or null in this event) is
-// left in the message as written, so a typo shows instead of vanishing.
+// left in the message as written, so a typo shows instead of vanishing;
+// a null field of the sensor's own finding (a count it cannot know) is
+// written "unknown", with its sibling "reason" in parentheses.
 // Each value is cut to maxValueLen bytes: argv can be megabytes.
 // Rendering never fails; the JSON encoder escapes whatever the values hold.
 
@@ -76,7 +78,10 @@ func (r *templateFields) value(name string) (string, bool) {
 		if r.finding == nil {
 			r.finding = map[string]any{"aptsentinel": tree(r.a.Aptsentinel)}
 		}
-		return r.lookupText(r.finding, name)
+		if v, ok := r.lookupText(r.finding, name); ok {
+			return v, true
+		}
+		return unknownText(r.finding, name)
 	}
 	if s, found, known := r.fast(name); known {
 		if !found {
@@ -179,6 +184,31 @@ func lookup(doc map[string]any, name string) (any, bool) {
 		}
 	}
 	return cur, true
+}
+
+// unknownText is the message form of a finding's count that cannot be
+// known: the sensor writes it as null beside a "reason" (sensor.LossCount),
+// and the message says "unknown (REASON)" rather than the placeholder.
+// A name that is not there at all stays a placeholder.
+func unknownText(doc map[string]any, name string) (string, bool) {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return "", false
+	}
+	var parent map[string]any
+	if v, ok := lookup(doc, name[:i]); ok {
+		parent, _ = v.(map[string]any)
+	}
+	if parent == nil {
+		return "", false
+	}
+	if v, present := parent[name[i+1:]]; !present || v != nil {
+		return "", false
+	}
+	if reason, _ := parent["reason"].(string); reason != "" {
+		return clipValue("unknown (" + reason + ")"), true
+	}
+	return "unknown", true
 }
 
 // text is a value's form in a message; ok is false for what has none (an

@@ -176,3 +176,29 @@ func TestFastFieldsAgreeWithTree(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageNullFindingCount: a loss count that cannot be known is null
+// with a reason in the document; the message says "unknown (reason)", not
+// the template's placeholder. A name not in the finding stays visible.
+func TestMessageNullFindingCount(t *testing.T) {
+	m := rules.Match{Rule: &rules.Rule{ID: rules.LossRuleID, Name: "Sensor lost kernel audit events",
+		Message: "kernel lost {{aptsentinel.losses.kernel_lost.count}}, gaps {{aptsentinel.losses.serial_gaps.count}}, " +
+			"blind {{aptsentinel.losses.blind.count}}, {{aptsentinel.losses.nope.count}} {{aptsentinel.losses.serial_gaps.nope}}"},
+		Events: []rules.Event{{Action: rules.ActionEventsLost}}}
+	// As the sensor hands it over: typed values (sensor.LossCount), null count.
+	type count struct {
+		Count  *uint64 `json:"count"`
+		Reason string  `json:"reason,omitempty"`
+	}
+	n := uint64(3)
+	m.Finding = map[string]any{"losses": map[string]count{
+		"kernel_lost": {Reason: "reading the kernel's audit status failed: EPERM"},
+		"serial_gaps": {Count: &n},
+		"blind":       {},
+	}}
+	want := "kernel lost unknown (reading the kernel's audit status failed: EPERM), gaps 3, blind unknown, " +
+		"{{aptsentinel.losses.nope.count}} {{aptsentinel.losses.serial_gaps.nope}}"
+	if got := New(m, Host{}, time.Now()).Message; got != want {
+		t.Errorf("message\n got %q\nwant %q", got, want)
+	}
+}

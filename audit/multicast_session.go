@@ -18,10 +18,20 @@ type coexist struct {
 	modeMu sync.Mutex // HandOver and Repair; guards joined, coverage
 	mode   atomic.Int32
 	joined bool // the multicast socket is in the group
+	// leaveAt is when a reclaiming session leaves the group (zero: no
+	// leave pending); see reclaim.
+	leaveAt time.Time
 
 	dd *deduper
 
-	deliverMu     sync.Mutex // guards serials, ccol, dedupeScratch; calls to the record callback
+	// callMu orders the batches of both sockets: bookkeeping and the
+	// record callback, one batch at a time. deliverMu guards the books
+	// only and is never held across the callback: the callback waits for
+	// the sensor's event loop, and the loop's tick takes deliverMu (Stats,
+	// settle), so holding it there deadlocked the sensor while its alert
+	// writer was slow (sensor TestWatchdogFollowsTheLoop).
+	callMu        sync.Mutex // guards dedupeScratch; calls to the record callback
+	deliverMu     sync.Mutex // guards serials, ccol
 	dedupeScratch []Record   // the records of a batch that pass the deduper
 	serials       serialTracker
 	ccol          *configCollector
@@ -37,6 +47,7 @@ type coexist struct {
 	coverage              []NeedCoverage
 
 	handovers, reclaims, takenOver, blindWindows, tampers atomic.Uint64
+	blind                                                 blindBook // the windows blindWindows counts (blind.go)
 }
 
 func (c *coexist) init(cfg Config, specs []RuleSpec) {
@@ -157,8 +168,9 @@ func (s *Session) Coverage() []NeedCoverage {
 // sockets carry it), after the serial and CONFIG_CHANGE bookkeeping.
 func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 	now := time.Now()
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
 	s.deliverMu.Lock()
-	defer s.deliverMu.Unlock()
 	if s.dd.until.Load() != 0 {
 		kept := s.dedupeScratch[:0]
 		for _, r := range recs {
@@ -178,6 +190,7 @@ func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 			}
 		}
 	}
+	s.deliverMu.Unlock()
 	if len(recs) > 0 {
 		fn(recs)
 	}
@@ -206,6 +219,9 @@ func (s *Session) judge(c ConfigChange) {
 			"pid", c.PID, "comm", c.Comm, "exe", c.Exe)
 	}
 	t, ok := DetectTamper(c, s.key, s.self)
+	if ok && t.Kind != TamperShadowingRule && !c.Time.IsZero() {
+		s.blind.damaged(c.Time) // the blind window Repair closes starts here
+	}
 	if !ok {
 		s.log.Debug("audit configuration changed", "op", c.Op, "setting", c.Setting, "value", c.Value, "key", c.Key,
 			"pid", c.PID, "comm", c.Comm, "exe", c.Exe, "auid", c.AUID)
@@ -272,15 +288,17 @@ func (s *Session) deleteOwnRules() (int, error) {
 // a rule is in), so the two sets cannot overlap. The moment without them
 // is counted as a blind window.
 func (s *Session) moveOwnRules(m Mode) error {
+	from := time.Now()
 	if _, err := s.deleteOwnRules(); err != nil {
 		return err
 	}
-	s.blindWindows.Add(1)
 	for _, w := range s.wiresFor(m) {
 		if err := s.ctl.addRule(w); err != nil {
+			s.noteBlind("the sensor's rules moved ahead of a hiding rule", from)
 			return fmt.Errorf("audit: moving the sensor's rules: %w", err)
 		}
 	}
+	s.noteBlind("the sensor's rules moved ahead of a hiding rule", from)
 	return nil
 }
 
@@ -299,6 +317,7 @@ func (s *Session) HandOver() (bool, error) {
 		return false, nil
 	}
 	s.dd.open(time.Now())
+	s.leaveAt = time.Time{}
 	var joinErr error
 	if !s.joined {
 		if joinErr = s.mcast.joinReadlog(); joinErr == nil {
@@ -325,6 +344,7 @@ func (s *Session) HandOver() (bool, error) {
 // the audit PID. Called with modeMu held.
 func (s *Session) joinForTakeover() error {
 	s.dd.open(time.Now())
+	s.leaveAt = time.Time{}
 	if !s.joined {
 		if err := s.mcast.joinReadlog(); err != nil {
 			return err
@@ -357,19 +377,50 @@ func (s *Session) reclaim(st Status) error {
 	wasMode := s.Mode()
 	s.setMode(ModeUnicast)
 	if s.joined {
-		if err := s.mcast.leaveReadlog(); err != nil {
-			return err
-		}
-		s.joined = false
+		// Not yet: kauditd reads the audit PID once per pass over its
+		// queue (kernel/audit.c kauditd_thread), so the pass under way
+		// when the PID was taken still has no unicast destination and
+		// hands each record to kauditd_hold_skb after the multicast
+		// send; with audit=0 on the kernel command line (the default)
+		// the hold drops it after printing it to the kernel log, without
+		// counting it lost. Leaving the group now lost the records of
+		// that pass: a serial gap around the switch. The group is left
+		// at a Repair after leaveGroupAfter; the dedupe window covers it.
+		s.leaveAt = time.Now().Add(leaveGroupAfter)
 	}
 	if wasMode == ModeUnicast {
 		// The PID was freed under the sensor (not by a daemon it handed
 		// over to): records in between went to the kernel log.
-		s.blindWindows.Add(1)
+		s.noteBlind("the audit PID freed under the sensor", time.Time{})
 	} else {
 		s.reclaims.Add(1)
 	}
 	return s.raiseBacklog(now, s.cfg.BacklogLimit)
+}
+
+// leaveGroupAfter is how long a session that took the audit PID back
+// stays in the multicast group (see reclaim); far more than one kauditd
+// pass, far less than dedupeWindow.
+const leaveGroupAfter = 500 * time.Millisecond
+
+// leaveGroupIfDue leaves the multicast group when a reclaim's wait is
+// over and the session still holds the PID. Called with modeMu held.
+func (s *Session) leaveGroupIfDue(now time.Time) error {
+	if s.leaveAt.IsZero() || now.Before(s.leaveAt) {
+		return nil
+	}
+	s.leaveAt = time.Time{}
+	if !s.joined || s.Mode() != ModeUnicast {
+		return nil
+	}
+	// Records still queued on the multicast socket may be copies of
+	// unicast ones: the window runs on past the leave.
+	s.dd.open(now)
+	if err := s.mcast.leaveReadlog(); err != nil {
+		return err
+	}
+	s.joined = false
+	return nil
 }
 
 // updateCoverage recomputes what the loaded rules do with the sensor's

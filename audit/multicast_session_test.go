@@ -19,12 +19,14 @@ import (
 func TestHandOverAndReclaim(t *testing.T) {
 	requireAudit(t)
 	restoreKernel(t)
-	// With a non-zero backlog wait time (the sensor's default) one serial
-	// around the switches was not seen in about every run here (Linux
-	// 6.18), with none it never was; the cause is not found yet, and the
-	// loss reports would show such a gap. This test is about the handover
-	// and the dedupe, so it runs with no wait.
-	s, _ := openTestSessionConfig(t, Config{BacklogWait: -1})
+	// With the sensor's default backlog wait. A serial went missing
+	// around the switches here once: the tree rule's asynchronous prune
+	// (audit.SensorRules) and leaving the multicast group at once on
+	// reclaim (the kauditd pass under way then drops records, see
+	// Session.reclaim; from the kernel code, not reproduced) were the
+	// causes found; neither is left, and 0 gaps in 46 runs on Linux 6.18
+	// back the 0 below.
+	s, _ := openTestSessionConfig(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	col := &collector{}
@@ -32,13 +34,7 @@ func TestHandOverAndReclaim(t *testing.T) {
 
 	exec1 := func(what string) {
 		t.Helper()
-		marker := fmt.Sprintf("aptsentinel-%s-%d", what, time.Now().UnixNano())
-		if err := exec.Command("/bin/true", marker).Run(); err != nil {
-			t.Fatal(err)
-		}
-		col.waitFor(t, "EXECVE "+what, func(r Record) bool {
-			return r.Type == TypeExecve && bytes.Contains(r.Data, []byte(marker))
-		})
+		marker := execMarked(t, col, what)
 		n := 0
 		col.mu.Lock()
 		for _, r := range col.records {
@@ -91,7 +87,24 @@ func TestHandOverAndReclaim(t *testing.T) {
 	if st, _ := GetStatus(); st.PID != uint32(os.Getpid()) || s.Mode() != ModeUnicast {
 		t.Fatalf("after Repair: audit pid %d, mode %v", st.PID, s.Mode())
 	}
+	s.modeMu.Lock()
+	joined := s.joined
+	s.modeMu.Unlock()
+	if !joined {
+		t.Error("the group was left at once on reclaim: the kauditd pass under way loses records")
+	}
 	exec1("reclaimed")
+	time.Sleep(leaveGroupAfter)
+	if _, err := s.Repair(); err != nil {
+		t.Fatal(err)
+	}
+	s.modeMu.Lock()
+	joined = s.joined
+	s.modeMu.Unlock()
+	if joined {
+		t.Errorf("still in the multicast group %v after the reclaim", leaveGroupAfter)
+	}
+	exec1("leftgroup")
 	close(stop)
 	<-done
 	time.Sleep(200 * time.Millisecond)
@@ -102,10 +115,8 @@ func TestHandOverAndReclaim(t *testing.T) {
 	if cs.Handovers != 1 || cs.Reclaims != 1 || cs.Multicast.Messages == 0 || cs.Unicast.Messages == 0 {
 		t.Errorf("counters: %+v", cs)
 	}
-	// One serial that never arrives shows up in some runs (also in the
-	// flood test, without a switch); its cause is open. More is a loss.
-	if cs.SerialGaps > 1 {
-		t.Errorf("%d serials went missing around the switches", cs.SerialGaps)
+	if cs.SerialGaps != 0 {
+		t.Errorf("%d serials went missing around the switches: %v", cs.SerialGaps, s.LastMissingSerials())
 	}
 }
 
@@ -117,19 +128,7 @@ func TestOpenLockedOnlyReads(t *testing.T) {
 	requireAudit(t)
 	restoreKernel(t)
 	// The "admin's" rule, under the test key so that cleanup removes it.
-	w, err := BuildRule(RuleSpec{Text: "-a always,exit -F arch=b64 -S execve -k " + testKey + "_admin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dialClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
-	if err := c.addRule(w); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { DeleteRulesByKey(testKey + "_admin") })
+	addOtherRule(t, "-a always,exit -F arch=b64 -S execve", testKey+"_admin")
 	if err := SetEnabled(1); err != nil {
 		t.Fatal(err)
 	}

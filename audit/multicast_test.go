@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -59,11 +60,44 @@ func TestSerialTrackerGaps(t *testing.T) {
 	if g := tr.Gaps(); g != 2 {
 		t.Fatalf("after a period: %d gaps, want 2 (108, 110)", g)
 	}
-	// A late arrival of a settled serial is not counted again.
+	if m := tr.lastMissing(8); !slices.Equal(m, []uint64{108, 110}) {
+		t.Fatalf("last missing %v, want [108 110]", m)
+	}
+	// A settled serial that arrives late takes its loss back, once (its
+	// event may have several records); a late record of a serial that was
+	// seen changes nothing.
 	tr.see(108)
+	tr.see(108)
+	tr.see(109)
 	tr.Settle()
-	if g := tr.Gaps(); g != 2 {
-		t.Fatalf("late record changed the count: %d", g)
+	if g, l := tr.Gaps(), tr.Late(); g != 1 || l != 1 {
+		t.Fatalf("after 108 came late: %d gaps, %d late; want 1 and 1", g, l)
+	}
+	if m := tr.lastMissing(8); !slices.Equal(m, []uint64{110}) {
+		t.Fatalf("last missing %v, want [110]", m)
+	}
+}
+
+// TestSerialTrackerTakeBackBounded: only the last settledKept serials
+// settled as missing can be taken back; a real loss stays counted.
+func TestSerialTrackerTakeBackBounded(t *testing.T) {
+	var tr serialTracker
+	// Every other serial of 3000 never comes: 1499 real losses.
+	for n := uint64(1000); n < 4000; n += 2 {
+		tr.see(n)
+	}
+	tr.see(4000)
+	tr.Settle()
+	tr.see(4001)
+	tr.Settle()
+	if g := tr.Gaps(); g != 1500 {
+		t.Fatalf("%d gaps, want 1500", g)
+	}
+	tr.see(1001) // forgotten (more than settledKept ago): stays lost
+	tr.see(3999) // remembered: taken back
+	tr.see(3001)
+	if g, l := tr.Gaps(), tr.Late(); g != 1498 || l != 2 {
+		t.Fatalf("%d gaps, %d late; want 1498 and 2", g, l)
 	}
 }
 

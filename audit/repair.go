@@ -41,6 +41,16 @@ var ErrPIDTakenOver = errors.New("audit: audit PID taken over")
 // 4.11) is not fought: the session reads the multicast group beside it.
 // Call it about once a second: it also settles the loss counters.
 func (s *Session) Repair() (Repairs, error) {
+	checkAt, blindBefore := time.Now(), s.blindWindows.Load()
+	s.blind.startAt(s.judgeFrom)
+	r, err := s.repair()
+	if err == nil && s.blindWindows.Load() == blindBefore {
+		s.blind.intact(checkAt)
+	}
+	return r, err
+}
+
+func (s *Session) repair() (Repairs, error) {
 	var r Repairs
 	if s.closing.Load() {
 		return r, ErrClosed
@@ -63,6 +73,9 @@ func (s *Session) Repair() (Repairs, error) {
 	}
 	switch {
 	case st.PID == s.self:
+		if err := s.leaveGroupIfDue(time.Now()); err != nil {
+			return r, err
+		}
 	case st.PID == 0 || checkHolder(st.PID, s.procRoot) == nil:
 		if err := s.reclaim(st); err != nil {
 			return r, err
@@ -84,7 +97,7 @@ func (s *Session) Repair() (Repairs, error) {
 			return r, err
 		}
 		r.Reenabled = true
-		s.blindWindows.Add(1)
+		s.noteBlind("audit disabled", time.Time{})
 	}
 	rules, err := listKernelRules(s.ctl)
 	if err != nil {
@@ -108,7 +121,7 @@ func (s *Session) Repair() (Repairs, error) {
 			}
 		}
 		r.RulesReinstalled = len(s.wires)
-		s.blindWindows.Add(1)
+		s.noteBlind("the sensor's rules removed", time.Time{})
 		if rules, err = listKernelRules(s.ctl); err != nil {
 			return r, err
 		}

@@ -179,19 +179,7 @@ func TestSessionInstallsRulesAndRestores(t *testing.T) {
 
 	// A foreign rule that must survive our Close.
 	const foreignKey = "aptsentinel_foreign_test"
-	foreign, err := BuildRule(RuleSpec{Text: "-a always,exit -F arch=b64 -S getpid -k " + foreignKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dialClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
-	if err := c.addRule(foreign); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { DeleteRulesByKey(foreignKey) })
+	addOtherRule(t, "-a always,exit -F arch=b64 -S getpid", foreignKey)
 
 	s, logs := openTestSession(t, nil)
 	if f, _ := DetectFeatures(); f.Compat32 && !strings.Contains(logs.String(), `msg="32-bit audit rules installed" why="the kernel accepted all 5`) {

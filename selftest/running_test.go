@@ -10,17 +10,7 @@ import (
 
 func TestFindRunning(t *testing.T) {
 	root := t.TempDir()
-	proc := func(pid int, comm, exe string, argv ...string) {
-		dir := filepath.Join(root, fmt.Sprint(pid))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, "comm"), []byte(comm+"\n"), 0o644)
-		os.WriteFile(filepath.Join(dir, "cmdline"), []byte(strings.Join(argv, "\x00")+"\x00"), 0o644)
-		if err := os.Symlink(exe, filepath.Join(dir, "exe")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	proc := fakeProcs(t, root)
 	proc(100, "auditd", "/usr/sbin/auditd", "/sbin/auditd")
 	proc(200, "aptsentinel", "/usr/sbin/aptsentinel", "/usr/sbin/aptsentinel", "run")
 	out := func([]string) (string, error) { return "journald", nil }
@@ -51,6 +41,26 @@ func TestFindRunning(t *testing.T) {
 		}
 		if ok && (h.output != "journald" || !h.isSensor) {
 			t.Errorf("%s: holder %+v", c.name, h)
+		}
+	}
+}
+
+// fakeProcs returns a function that writes a process of a fake /proc
+// tree under root: its comm, cmdline and exe link, what findHolder reads.
+func fakeProcs(t *testing.T, root string) func(pid int, comm, exe string, argv ...string) {
+	return func(pid int, comm, exe string, argv ...string) {
+		t.Helper()
+		dir := filepath.Join(root, fmt.Sprint(pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range map[string]string{"comm": comm + "\n", "cmdline": strings.Join(argv, "\x00") + "\x00"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(b), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink(exe, filepath.Join(dir, "exe")); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -44,7 +44,9 @@ type Config struct {
 type Result struct {
 	// Latency runs from just before connect() to the alert.
 	Latency time.Duration
-	// Sensor says which sensor raised it: "in-process" or "service pid N".
+	// Sensor says which sensor raised it: "in-process" (beside another
+	// audit PID holder: "in-process, reading the audit multicast group
+	// beside pid N COMM") or "service pid N".
 	Sensor string
 }
 
@@ -105,24 +107,29 @@ func (st *selftest) run(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("reading the kernel's audit status: %w", err)
 	}
-	if status.Enabled == 2 && status.PID == 0 {
-		return Result{}, errors.New("kernel audit is locked (auditctl -e 2) and no sensor runs: the sensor cannot install its rules until reboot")
-	}
 	holder, err := findHolder(st.ProcRoot, status.PID, st.SensorOutput)
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case holder.pid == 0:
-		st.logf("no audit daemon runs: starting an in-process sensor")
-		return st.runInProcess(ctx)
-	case !holder.isSensor:
-		return Result{}, fmt.Errorf("the kernel's audit PID is held by pid %d (%s, %s), not by aptsentinel: "+
-			"that audit daemon gets the audit records, so no aptsentinel sensor can run; nothing was staged",
-			holder.pid, holder.comm, holder.exe)
-	default:
+	how, err := choose(status.Enabled, holder, hasCapability(st.ProcRoot, capAuditRead))
+	if err != nil {
+		return Result{}, err
+	}
+	switch how {
+	case service:
 		st.logf("sensor running: pid %d (%s), alerts to %s", holder.pid, holder.exe, holder.output)
 		return st.runAgainstService(ctx, holder)
+	case inProcessBeside:
+		st.logf("audit PID held by pid %d (%s, %s), no sensor runs: starting an in-process sensor that reads the audit multicast group beside it",
+			holder.pid, holder.comm, holder.exe)
+		res, err := st.runInProcess(ctx)
+		if err == nil {
+			res.Sensor = fmt.Sprintf("in-process, reading the audit multicast group beside pid %d %s", holder.pid, holder.comm)
+		}
+		return res, err
+	default:
+		st.logf("no audit daemon runs: starting an in-process sensor")
+		return st.runInProcess(ctx)
 	}
 }
 

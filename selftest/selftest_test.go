@@ -250,17 +250,7 @@ func TestFindHolder(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("output = journald\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	proc := func(pid int, comm, exe string, argv ...string) {
-		dir := filepath.Join(root, fmt.Sprint(pid))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, "comm"), []byte(comm+"\n"), 0o644)
-		os.WriteFile(filepath.Join(dir, "cmdline"), []byte(strings.Join(argv, "\x00")+"\x00"), 0o644)
-		if err := os.Symlink(exe, filepath.Join(dir, "exe")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	proc := fakeProcs(t, root)
 	proc(100, "auditd", "/usr/sbin/auditd", "/sbin/auditd")
 	proc(200, "aptsentinel", "/usr/sbin/aptsentinel (deleted)", "/usr/sbin/aptsentinel", "run", "--config", conf)
 	proc(300, "aptsentinel", "/tmp/x/aptsentinel", "/tmp/x/aptsentinel", "run", "--output", "stdout", "--config", conf)

@@ -1,6 +1,8 @@
 package sensor
 
 import (
+	"math"
+	"slices"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
@@ -40,6 +42,50 @@ type LossReport struct {
 	// ConnectorOverruns is overflows of the proc connector socket: fork,
 	// exec and exit events lost.
 	ConnectorOverruns LossCount `json:"connector_overruns"`
+	// BlindWindows is times the sensor's rules, the enabled flag or the
+	// audit PID were gone until the repair loop put them back (an admin's
+	// `augenrules --load`, `auditctl -D`): the kernel made no record then,
+	// so there is no count of events, only the windows.
+	BlindWindows BlindCount `json:"blind_windows"`
+}
+
+// BlindCount is the blind windows of a report: how many, how long in all,
+// and the span from the first one's start to the last one's end (nil when
+// there were none).
+type BlindCount struct {
+	Count   *uint64    `json:"count"`
+	Seconds float64    `json:"seconds"`
+	From    *time.Time `json:"from"`
+	To      *time.Time `json:"to"`
+	// What says what was undone, each kind once, in order of first seen.
+	What []string `json:"what,omitempty"`
+}
+
+// blindSpan gathers the blind windows not yet reported.
+type blindSpan struct {
+	from, to time.Time
+	what     []string
+}
+
+func (b *blindSpan) add(w audit.BlindWindow) {
+	if b.from.IsZero() || w.From.Before(b.from) {
+		b.from = w.From
+	}
+	if w.To.After(b.to) {
+		b.to = w.To
+	}
+	if !slices.Contains(b.what, w.What) {
+		b.what = append(b.what, w.What)
+	}
+}
+
+func (b blindSpan) count(n, nanos uint64) BlindCount {
+	c := BlindCount{Count: &n, Seconds: math.Round(float64(nanos)/1e6) / 1e3}
+	if !b.from.IsZero() {
+		from, to := b.from, b.to
+		c.From, c.To, c.What = &from, &to, b.what
+	}
+	return c
 }
 
 // LossCount is one counter: Count is nil when it cannot be known, and
@@ -56,14 +102,17 @@ func (r LossReport) Any() bool {
 			return true
 		}
 	}
-	return false
+	return r.BlindWindows.Count != nil && *r.BlindWindows.Count > 0
 }
 
 // lossCounters is a reading of the cumulative counters a LossReport is
 // made of; kernelErr is set when the kernel's counter could not be read.
 type lossCounters struct {
 	kernelLost, serialGaps, socketOverruns, connectorOverruns uint64
-	kernelErr                                                 error
+	// blindWindows and blindNanos count the blind windows and their
+	// total length (lossTracker.addBlind).
+	blindWindows, blindNanos uint64
+	kernelErr                error
 }
 
 func readLossCounters(kernelLost uint64, kernelErr error, st audit.StreamStats, ls procfs.ListenerStats) lossCounters {
@@ -87,6 +136,20 @@ type lossTracker struct {
 	// since is when the losses not yet reported began (the check before
 	// the first increase); zero when there are none.
 	since time.Time
+	// blindWindows and blindNanos total the blind windows taken so far;
+	// pendingBlind spans those not yet reported, runBlind all of them.
+	blindWindows, blindNanos uint64
+	pendingBlind, runBlind   blindSpan
+}
+
+// addBlind takes blind windows the session closed and returns the totals.
+func (t *lossTracker) addBlind(ws []audit.BlindWindow) {
+	for _, w := range ws {
+		t.blindWindows++
+		t.blindNanos += uint64(max(w.To.Sub(w.From), 0))
+		t.pendingBlind.add(w)
+		t.runBlind.add(w)
+	}
 }
 
 func newLossTracker(now time.Time, c lossCounters) *lossTracker {
@@ -101,9 +164,19 @@ func (t *lossTracker) check(now time.Time, c lossCounters) (LossReport, bool) {
 		// Keep the last known value; the report says the count is unknown.
 		c.kernelLost = t.reported.kernelLost
 	}
+	if c.serialGaps < t.reported.serialGaps {
+		// A serial settled as missing arrived after all (the count is of
+		// serials still missing): a gap already reported stays reported,
+		// and a new one after it still counts.
+		t.reported.serialGaps = c.serialGaps
+	}
 	if c == t.reported || (c.kernelErr != nil && c.serialGaps == t.reported.serialGaps &&
-		c.socketOverruns == t.reported.socketOverruns && c.connectorOverruns == t.reported.connectorOverruns) {
+		c.socketOverruns == t.reported.socketOverruns && c.connectorOverruns == t.reported.connectorOverruns &&
+		c.blindWindows == t.reported.blindWindows) {
 		return LossReport{}, false
+	}
+	if t.since.IsZero() && !t.pendingBlind.from.IsZero() && t.pendingBlind.from.Before(prevCheck) {
+		t.since = t.pendingBlind.from // the window began before this check period
 	}
 	if t.since.IsZero() {
 		t.since = prevCheck
@@ -112,7 +185,8 @@ func (t *lossTracker) check(now time.Time, c lossCounters) (LossReport, bool) {
 		return LossReport{}, false
 	}
 	r := makeReport(t.since, now, t.reported, c)
-	t.reported, t.lastReport, t.since = c, now, time.Time{}
+	r.BlindWindows = t.pendingBlind.count(c.blindWindows-t.reported.blindWindows, c.blindNanos-t.reported.blindNanos)
+	t.reported, t.lastReport, t.since, t.pendingBlind = c, now, time.Time{}, blindSpan{}
 	return r, r.Any() || c.kernelErr != nil
 }
 
@@ -122,6 +196,7 @@ func (t *lossTracker) final(now time.Time, c lossCounters) LossReport {
 		c.kernelLost = t.reported.kernelLost
 	}
 	r := makeReport(t.started, now, t.first, c)
+	r.BlindWindows = t.runBlind.count(c.blindWindows-t.first.blindWindows, c.blindNanos-t.first.blindNanos)
 	r.Final = true
 	return r
 }
@@ -131,9 +206,10 @@ func makeReport(start, end time.Time, from, to lossCounters) LossReport {
 		Start:             start,
 		End:               end,
 		KernelLost:        known(to.kernelLost - from.kernelLost),
-		SerialGaps:        known(to.serialGaps - from.serialGaps),
+		SerialGaps:        known(to.serialGaps - min(from.serialGaps, to.serialGaps)),
 		SocketOverruns:    known(to.socketOverruns - from.socketOverruns),
 		ConnectorOverruns: known(to.connectorOverruns - from.connectorOverruns),
+		BlindWindows:      blindSpan{}.count(to.blindWindows-from.blindWindows, to.blindNanos-from.blindNanos),
 	}
 	if to.kernelErr != nil {
 		r.KernelLost = LossCount{Reason: "reading the kernel's audit status failed: " + to.kernelErr.Error()}
@@ -151,7 +227,12 @@ func (s *sensor) readLosses() lossCounters {
 	if err == nil {
 		s.kernelLost = kernelLostSince(s.kernelLost, lost)
 	}
-	return readLossCounters(s.kernelLost, err, s.sess.Stats(), s.lis.Stats())
+	c := readLossCounters(s.kernelLost, err, s.sess.Stats(), s.lis.Stats())
+	if s.losses != nil {
+		s.losses.addBlind(s.sess.TakeBlindWindows())
+		c.blindWindows, c.blindNanos = s.losses.blindWindows, s.losses.blindNanos
+	}
+	return c
 }
 
 // checkLosses reports losses when a report is due: logged at warn level
@@ -179,7 +260,13 @@ func (s *sensor) reportLoss(r LossReport) {
 		}
 	}
 	if level == "warn" {
-		s.log.Warn(msg, "rule.id", LossRuleID, "losses", r)
+		var missing []uint64
+		if r.SerialGaps.Count != nil && *r.SerialGaps.Count > 0 {
+			// To look for in the kernel log: a record no reader took is
+			// printed there (kernel/audit.c kauditd_printk_skb).
+			missing = s.sess.LastMissingSerials()
+		}
+		s.log.Warn(msg, "rule.id", LossRuleID, "losses", r, "last_missing_serials", missing)
 	} else {
 		s.log.Info(msg, "rule.id", LossRuleID, "losses", r)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/internal/proctest"
 	"github.com/aptsentinel/aptsentinel/internal/testenv"
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // These tests run Debian's auditd (package auditd) beside the sensor, as a
@@ -140,6 +141,19 @@ func (a *auditdProc) stop() {
 	if !proctest.Stop(a.cmd.Process, a.done, 10*time.Second) {
 		a.t.Errorf("auditd did not stop within 10s of SIGTERM")
 	}
+}
+
+// auditdWithAdminRules starts auditd (the audit state put back at
+// cleanup) and loads the admin's rules; it returns auditd, the rules then
+// loaded and the audit status.
+func auditdWithAdminRules(t *testing.T) (*auditdProc, []string, audit.Status) {
+	t.Helper()
+	requireE2E(t)
+	requireAuditd(t)
+	restoreAuditState(t)
+	a := startAuditd(t)
+	loadAdminRules(t)
+	return a, ruleTexts(t, false), *auditStatus(t)
 }
 
 // loadAdminRules loads adminRules with auditctl -R, as an admin's reload
@@ -337,13 +351,7 @@ func TestE2EAuditdStartsAndStopsUnderSensor(t *testing.T) {
 // its PID and rules; `augenrules --load` while it runs; after it stops
 // exactly auditd's rules are left.
 func TestE2ESensorStartsBesideAuditd(t *testing.T) {
-	requireE2E(t)
-	requireAuditd(t)
-	restoreAuditState(t)
-	a := startAuditd(t)
-	loadAdminRules(t)
-	admin := ruleTexts(t, false)
-	st0, _ := audit.GetStatus()
+	a, admin, st0 := auditdWithAdminRules(t)
 
 	s := startSensor(t)
 	if s.logRecord("reading the audit multicast group") == nil {
@@ -395,6 +403,14 @@ func TestE2ESensorStartsBesideAuditd(t *testing.T) {
 		t.Fatalf("augenrules --load: %v %s", err, out)
 	}
 	waitFor(t, 2*time.Second, "the sensor's rules back after augenrules --load", func() bool { return countRules(t, "aptsentinel") == ours })
+	// The time without them is a loss: the loss alert names the window.
+	if a, ok := s.waitRuleAlert(rules.LossRuleID, func(a alertLine) bool {
+		return field(a.doc, "aptsentinel.losses.blind_windows.count") == 1.0
+	}, 5*time.Second); !ok {
+		t.Errorf("no loss alert naming the blind window of augenrules --load; logs:\n%s", s.logText())
+	} else {
+		t.Logf("blind window of augenrules --load: %v", field(a.doc, "aptsentinel.losses.blind_windows"))
+	}
 	hookAlerts(t, s, "after augenrules --load", 1012)
 
 	left := ruleTexts(t, true)
@@ -472,4 +488,31 @@ func eventBytes(t *testing.T, path string) (execs, conns []int) {
 		}
 	}
 	return execs, conns
+}
+
+// TestE2ESelftestBesideAuditdNoSensor: Debian's auditd runs with the
+// admin's rules and no sensor runs: selftest runs its sensor in-process
+// beside auditd (multicast group, its rules after auditd's), passes, and
+// leaves auditd its PID, settings and exactly its rules.
+func TestE2ESelftestBesideAuditdNoSensor(t *testing.T) {
+	a, admin, st0 := auditdWithAdminRules(t)
+
+	r := runSelftest(t, "--verbose")
+	want := "(sensor: in-process, reading the audit multicast group beside pid " + strconv.Itoa(a.cmd.Process.Pid) + " auditd)"
+	if r.code != 0 || !passLine.MatchString(r.stdout) || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit %d, stdout %q; want exit 0 and a PASS line ending %q\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	t.Log(strings.TrimSpace(r.stdout))
+	if !strings.Contains(r.stderr, `"mode":"multicast"`) {
+		t.Errorf("the in-process sensor did not log multicast mode; stderr:\n%s", r.stderr)
+	}
+	st := auditStatus(t)
+	if !a.alive() || int(st.PID) != a.cmd.Process.Pid || st.BacklogLimit != st0.BacklogLimit ||
+		st.BacklogWaitTime != st0.BacklogWaitTime || st.Failure != st0.Failure || st.Enabled != st0.Enabled {
+		t.Errorf("auditd's state changed: before %+v, now %+v (auditd alive %v)", st0, *st, a.alive())
+	}
+	if after := ruleTexts(t, false); !slices.Equal(after, admin) {
+		t.Errorf("auditctl -l after the self-test:\n%s\nwant exactly auditd's:\n%s", strings.Join(after, "\n"), strings.Join(admin, "\n"))
+	}
+	checkNothingLeft(t, r, nil)
 }

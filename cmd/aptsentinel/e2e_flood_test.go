@@ -75,19 +75,16 @@ func TestE2EFloodThenCallOut(t *testing.T) {
 	for name, c := range map[string]lossCount{
 		"kernel_lost": final.KernelLost, "serial_gaps": final.SerialGaps, "socket_overruns": final.SocketOverruns,
 	} {
-		// One audit serial that never arrives shows up in some runs on
-		// this kernel (here and around a PID handover) with the kernel's
-		// lost counter at 0; its cause is not found yet (closing note of
-		// the session that merged the serial tracker). More is a loss.
-		allowed := int64(0)
-		if name == "serial_gaps" {
-			allowed = 1
-		}
+		// 0 for each, serial gaps too: the one serial that went missing
+		// in some earlier runs is explained (README, "Cost and losses")
+		// and a record that arrives late takes its gap back; 0 gaps in
+		// 9 runs on Linux 6.18 (one in a full suite). The stop record's warn
+		// names the missing serials, to look for in the kernel log.
 		switch {
 		case c.Count == nil:
 			t.Errorf("stop record: %s unknown (%s), want 0", name, c.Reason)
-		case int64(*c.Count) > allowed:
-			t.Errorf("stop record: %s = %d, want at most %d", name, *c.Count, allowed)
+		case *c.Count != 0:
+			t.Errorf("stop record: %s = %d, want 0; logs:\n%s", name, *c.Count, s.logText())
 		}
 	}
 }

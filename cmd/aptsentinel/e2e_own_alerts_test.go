@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -322,4 +323,53 @@ func TestE2ESelftestBesideAuditd(t *testing.T) {
 		t.Errorf("alert destination.ip %v: %s", got, alerts[n].raw)
 	}
 	checkNothingLeft(t, r, nil)
+}
+
+// TestE2EBlindWindowLossAlert: `auditctl -D -k aptsentinel` while the
+// sensor runs raises the tamper alert and, once the repair loop put the
+// rules back, a loss alert naming the blind window (count, span, length);
+// the stop record totals it.
+func TestE2EBlindWindowLossAlert(t *testing.T) {
+	requireE2E(t)
+	requireAuditctl(t)
+	s := startSensor(t, "--rules-dir", t.TempDir())
+	removedAt := time.Now()
+	auditctl(t, "-D", "-k", "aptsentinel")
+	if _, ok := s.waitRuleAlert(rules.TamperRuleID, tamperOf(audit.TamperRulesRemoved), 10*time.Second); !ok {
+		t.Fatalf("no tamper alert; logs:\n%s", s.logText())
+	}
+	blind := func(a alertLine) bool {
+		n, _ := field(a.doc, "aptsentinel.losses.blind_windows.count").(float64)
+		return n > 0
+	}
+	a, ok := s.waitRuleAlert(rules.LossRuleID, blind, 10*time.Second)
+	if !ok {
+		t.Fatalf("no loss alert with a blind window; logs:\n%s", s.logText())
+	}
+	t.Logf("alert: %s", a.raw)
+	from, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(field(a.doc, "aptsentinel.losses.blind_windows.from")))
+	to, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(field(a.doc, "aptsentinel.losses.blind_windows.to")))
+	secs, _ := field(a.doc, "aptsentinel.losses.blind_windows.seconds").(float64)
+	// The window starts at the change (the CONFIG_CHANGE record, ms
+	// resolution) or the last check before it, and the repair loop runs
+	// about once a second.
+	if from.IsZero() || to.Before(from) || from.Before(removedAt.Add(-1100*time.Millisecond)) || to.After(removedAt.Add(3*time.Second)) ||
+		secs <= 0 || secs > 2.5 {
+		t.Errorf("blind window from %v to %v (%v s), rules removed at %v", from, to, secs, removedAt)
+	}
+	if what, _ := field(a.doc, "aptsentinel.losses.blind_windows.what").([]any); len(what) != 1 || what[0] != "the sensor's rules removed" {
+		t.Errorf("blind window what %v", what)
+	}
+	msg, _ := field(a.doc, "message").(string)
+	if !strings.Contains(msg, "blind windows 1 (") || strings.Contains(msg, "{{") {
+		t.Errorf("loss alert message %q", msg)
+	}
+	s.stop()
+	stop := s.logRecord("loss totals at stop")
+	if stop == nil {
+		t.Fatalf("no stop record; logs:\n%s", s.logText())
+	}
+	if n := field(stop, "losses.blind_windows.count"); n != 1.0 {
+		t.Errorf("stop record blind_windows %v, want 1: %v", field(stop, "losses.blind_windows"), stop)
+	}
 }

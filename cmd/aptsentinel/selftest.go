@@ -41,10 +41,15 @@ Which sensor it checks:
     entry with its SYSLOG_IDENTIFIER and MESSAGE_ID. A sensor that writes
     alerts to stdout cannot be read back: selftest says so and fails, naming
     the pids to look for in its output.
-  - no audit daemon runs: selftest runs the sensor itself, in-process, for the
-    test only, and removes its audit rules afterwards.
-  - no sensor runs and another audit daemon (auditd, ...) holds the audit
-    PID: selftest fails, naming it, and stages nothing.
+  - no sensor runs: selftest runs the sensor itself, in-process, for the
+    test only, and removes its audit rules afterwards. With no audit
+    daemon it holds the audit PID for the test; beside auditd (or any other
+    process holding the audit PID) it reads the audit multicast group, as
+    "aptsentinel run" does there: it appends its rules after the daemon's
+    and leaves the daemon's PID, rules and settings as they are.
+  - it fails, naming why, and stages nothing where no sensor can run: audit
+    locked (auditctl -e 2) with no sensor running, or another process
+    holding the audit PID while this one lacks CAP_AUDIT_READ.
 
 It prints one line, "PASS: alert raised <time> after connect() (sensor: ...)"
 or "FAIL: <reason>", and removes everything it staged, also on failure and

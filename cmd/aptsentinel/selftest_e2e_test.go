@@ -15,6 +15,7 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/audit"
 	"github.com/aptsentinel/aptsentinel/internal/journaltest"
+	"github.com/aptsentinel/aptsentinel/internal/testenv"
 )
 
 // selftestRun is one finished `aptsentinel selftest`.
@@ -90,7 +91,7 @@ func auditStatus(t *testing.T) *audit.Status {
 	return &st
 }
 
-var passLine = regexp.MustCompile(`^PASS: alert raised [0-9.]+(ns|µs|ms|s) after connect\(\) \(sensor: (in-process|service pid [0-9]+)\)\n$`)
+var passLine = regexp.MustCompile(`^PASS: alert raised [0-9.]+(ns|µs|ms|s) after connect\(\) \(sensor: (in-process(, reading the audit multicast group beside pid [0-9]+ [^)]+)?|service pid [0-9]+)\)\n$`)
 
 // TestE2ESelftestInProcess: with no sensor running, selftest runs one
 // itself, sees its alert, and puts everything back.
@@ -153,11 +154,14 @@ func TestE2ESelftestStdoutSensor(t *testing.T) {
 	checkNothingLeft(t, r, nil)
 }
 
-// TestE2ESelftestOtherAuditDaemon: another program holds the audit PID
-// (here a copy of the sensor under another name, a stand-in for auditd):
-// selftest fails naming it, and stages nothing.
-func TestE2ESelftestOtherAuditDaemon(t *testing.T) {
-	requireE2E(t)
+// fakeAuditdKey is the audit key of the stand-in daemon's rules.
+const fakeAuditdKey = "fakeauditd"
+
+// startFakeAuditd starts a copy of the sensor under another name, with
+// rules of its own key: a stand-in for an audit daemon that is neither
+// Debian's auditd nor aptsentinel. It holds the audit PID.
+func startFakeAuditd(t *testing.T) *exec.Cmd {
+	t.Helper()
 	impostor := filepath.Join(t.TempDir(), "fake-auditd")
 	b, err := os.ReadFile(sensorBin)
 	if err != nil {
@@ -166,20 +170,65 @@ func TestE2ESelftestOtherAuditDaemon(t *testing.T) {
 	if err := os.WriteFile(impostor, b, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	holder := startHolder(t, impostor, "run", "--output", "stdout")
-	rulesBefore := countRules(t, "aptsentinel")
-	r := runSelftest(t)
-	want := "held by pid " + strconv.Itoa(holder.Process.Pid) + " (fake-auditd"
-	if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: ") || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "nothing was staged") {
-		t.Errorf("exit %d, stdout %q; want exit 1 and a FAIL saying %q", r.code, r.stdout, want)
+	holder := startHolder(t, impostor, "run", "--output", "stdout", "--audit-key", fakeAuditdKey)
+	if st := auditStatus(t); int(st.PID) != holder.Process.Pid {
+		t.Fatalf("audit pid %d, want the stand-in daemon %d", st.PID, holder.Process.Pid)
 	}
-	if n := countRules(t, "aptsentinel"); n != rulesBefore {
-		t.Errorf("the self-test changed the rules: %d, were %d", n, rulesBefore)
+	return holder
+}
+
+// checkHolderKept asserts that the self-test left the stand-in daemon its
+// audit PID and its theirs rules, and left nothing of its own.
+func checkHolderKept(t *testing.T, r selftestRun, holder *exec.Cmd, theirs int) {
+	t.Helper()
+	if n := countRules(t, fakeAuditdKey); n != theirs || n == 0 {
+		t.Errorf("the holder's rules: %d after the self-test, were %d", n, theirs)
+	}
+	if n := countRules(t, "aptsentinel"); n != 0 {
+		t.Errorf("%d audit rules with key aptsentinel left", n)
 	}
 	if st := auditStatus(t); int(st.PID) != holder.Process.Pid {
 		t.Errorf("audit pid %d after the self-test, want the holder %d", st.PID, holder.Process.Pid)
 	}
 	checkNothingLeft(t, r, nil)
+}
+
+// TestE2ESelftestOtherAuditDaemon: another program holds the audit PID
+// (a stand-in for any audit daemon) and no sensor runs: selftest runs its
+// sensor in-process, reading the multicast group beside it, and passes;
+// the holder keeps its PID and its rules, and no rule of ours is left.
+func TestE2ESelftestOtherAuditDaemon(t *testing.T) {
+	requireE2E(t)
+	holder := startFakeAuditd(t)
+	theirs := countRules(t, fakeAuditdKey)
+	r := runSelftest(t)
+	want := "(sensor: in-process, reading the audit multicast group beside pid " + strconv.Itoa(holder.Process.Pid) + " fake-auditd)"
+	if r.code != 0 || !passLine.MatchString(r.stdout) || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit %d, stdout %q; want exit 0 and a PASS line ending %q\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	t.Log(strings.TrimSpace(r.stdout))
+	checkHolderKept(t, r, holder, theirs)
+}
+
+// TestE2ESelftestBesideHolderNoCapAuditRead: beside another holder,
+// without CAP_AUDIT_READ (dropped from the bounding set) no sensor can
+// read anything: one FAIL line naming the capability, nothing staged or
+// changed.
+func TestE2ESelftestBesideHolderNoCapAuditRead(t *testing.T) {
+	requireE2E(t)
+	setpriv := testenv.RequireTool(t, "setpriv")
+	holder := startFakeAuditd(t)
+	theirs := countRules(t, fakeAuditdKey)
+	cmd, r := selftestCmd(t)
+	cmd.Args = append([]string{"setpriv", "--bounding-set", "-audit_read", "--", sensorBin}, cmd.Args[1:]...)
+	cmd.Path = setpriv
+	out, err := cmd.Output()
+	r.stdout, r.code = string(out), exitStatus(t, err)
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: ") || !strings.Contains(r.stdout, "CAP_AUDIT_READ") ||
+		!strings.Contains(r.stdout, "nothing was staged") || !strings.Contains(r.stdout, "pid "+strconv.Itoa(holder.Process.Pid)) {
+		t.Errorf("exit %d, stdout %q; want exit 1 and one FAIL line naming the holder and CAP_AUDIT_READ", r.code, r.stdout)
+	}
+	checkHolderKept(t, r, holder, theirs)
 }
 
 // startHolder starts a sensor binary writing its logs to stderr and
