@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -285,46 +284,6 @@ func runContained(t *testing.T, env []string, args ...string) string {
 // lets unattended-upgrade upgrade to 2.0 from a local repository.
 const uuPackage = "aptsentinel-test-uu"
 
-// buildDeb builds an empty package (no files, no scripts) into dir.
-func buildDeb(t *testing.T, dir, name, version string) string {
-	t.Helper()
-	root := filepath.Join(t.TempDir(), "pkg")
-	if err := os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	control := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: aptsentinel tests <root@localhost>\n"+
-		"Priority: optional\nSection: misc\nDescription: empty package for aptsentinel's tests\n", name, version)
-	if err := os.WriteFile(filepath.Join(root, "DEBIAN", "control"), []byte(control), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	deb := filepath.Join(dir, name+"_"+version+"_all.deb")
-	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", root, deb).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg-deb: %v\n%s", err, out)
-	}
-	return deb
-}
-
-// localRepo makes a flat file repository in dir holding debs, whose
-// Release names origin (what unattended-upgrade's Origins-Pattern matches).
-func localRepo(t *testing.T, dir, origin string) {
-	t.Helper()
-	cmd := exec.Command("dpkg-scanpackages", "--multiversion", ".")
-	cmd.Dir = dir
-	packages, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("dpkg-scanpackages: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Packages"), packages, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(packages)
-	release := fmt.Sprintf("Origin: %s\nLabel: %s\nSuite: stable\nCodename: %s\nDate: %s\nArchitectures: all amd64\nSHA256:\n %x %d Packages\n",
-		origin, origin, origin, time.Now().UTC().Format(time.RFC1123), sum, len(packages))
-	if err := os.WriteFile(filepath.Join(dir, "Release"), []byte(release), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestE2EHookFamilyUnattendedUpgrade: unattended-upgrade (python; comm
 // "unattended-upgr") upgrades a package from a local file repository,
 // offline in a new network namespace, and runs the DPkg::Pre-Invoke hook,
@@ -343,20 +302,15 @@ func TestE2EHookFamilyUnattendedUpgrade(t *testing.T) {
 	}
 	keepStamps(t, "/var/lib/apt/periodic") // unattended-upgrade writes its stamp there
 	const port = 5140
-	work := t.TempDir()
-	repo := filepath.Join(work, "repo")
-	if err := os.MkdirAll(repo, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old := buildDeb(t, t.TempDir(), uuPackage, "1.0")
-	buildDeb(t, repo, uuPackage, "2.0")
-	localRepo(t, repo, "aptsentinel-test")
+	dir := t.TempDir()
+	old := apttest.BuildPackage(t, dir, apttest.Package{Name: uuPackage, Version: "1.0"})
 	hook := "bash -c '" + tcpTo(port) + "' 2>/dev/null; true"
-	conf := privateAptConf(t, work, "deb [trusted=yes] file:"+repo+" ./\n", `Unattended-Upgrade::Origins-Pattern { "origin=aptsentinel-test"; };
+	repo := apttest.NewRepo(t, `Unattended-Upgrade::Origins-Pattern { "origin=`+apttest.RepoOrigin+`"; };
 Unattended-Upgrade::OnlyOnACPower "false";
 Unattended-Upgrade::Skip-Updates-On-Metered-Connections "false";
 DPkg::Pre-Invoke { "`+hook+`"; };
 `)
+	repo.Publish(t, apttest.BuildPackage(t, dir, apttest.Package{Name: uuPackage, Version: "2.0"}))
 	t.Cleanup(func() {
 		if exec.Command("dpkg-query", "-W", uuPackage).Run() == nil {
 			if out, err := exec.Command("dpkg", "--purge", uuPackage).CombinedOutput(); err != nil {
@@ -367,11 +321,10 @@ DPkg::Pre-Invoke { "`+hook+`"; };
 	if out, err := exec.Command("dpkg", "-i", old).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg -i %s: %v\n%s", old, err, out)
 	}
-	env := append(os.Environ(), "APT_CONFIG="+conf, "DEBIAN_FRONTEND=noninteractive")
-	runContained(t, env, "apt-get", "-q", "update")
+	repo.Run(t, nil, "apt-get", "-q", "update")
 
 	s := startSensor(t)
-	out := runContained(t, env, uu, "-v")
+	out := repo.Run(t, nil, uu, "-v")
 	if v, _ := exec.Command("dpkg-query", "-W", "-f=${Version}", uuPackage).Output(); string(v) != "2.0" {
 		t.Fatalf("unattended-upgrade left %s at %q, want 2.0 (the hook runs when dpkg does)\n%s", uuPackage, v, out)
 	}
