@@ -16,26 +16,7 @@ func TestAptExecMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Validate(); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
-	checks := []struct {
-		name      string
-		got, want any
-	}{
-		{"name", r.Name, "Suspicious APT Package Manager Execution"},
-		{"version", r.Version, 111},
-		{"risk score", r.RiskScore, 21},
-		{"severity", r.Severity, "low"},
-		{"maxspan", r.MaxSpan, 5 * time.Second},
-		{"steps", r.Query.Steps(), 2},
-		{"source", r.Source, SourceBuiltin},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	checkMeta(t, r, wantMeta{name: "Suspicious APT Package Manager Execution", version: 111, riskScore: 21, severity: "low", maxspan: 5 * time.Second, steps: 2})
 	if r.Description == "" || strings.Contains(r.Description, "Detects suspicious process events executed") {
 		t.Errorf("description is empty or upstream text: %q", r.Description)
 	}

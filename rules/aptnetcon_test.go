@@ -9,27 +9,10 @@ import (
 
 func TestAptNetconMetadata(t *testing.T) {
 	r := AptNetcon()
-	if err := r.Validate(); err != nil {
-		t.Fatalf("Validate: %v", err)
+	if r.ID != AptNetconID {
+		t.Errorf("id = %s, want %s", r.ID, AptNetconID)
 	}
-	checks := []struct {
-		name      string
-		got, want any
-	}{
-		{"id", r.ID, "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"},
-		{"name", r.Name, "Suspicious APT Package Manager Network Connection"},
-		{"version", r.Version, 10},
-		{"risk score", r.RiskScore, 47},
-		{"severity", r.Severity, "medium"},
-		{"maxspan", r.MaxSpan, 5 * time.Second},
-		{"steps", r.Query.Steps(), 2},
-		{"source", r.Source, SourceBuiltin},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	checkMeta(t, r, wantMeta{name: "Suspicious APT Package Manager Network Connection", version: 10, riskScore: 47, severity: "medium", maxspan: 5 * time.Second, steps: 2})
 	if r.Description == "" || strings.Contains(r.Description, "Detects suspicious network events executed") {
 		t.Errorf("description is empty or upstream text: %q", r.Description)
 	}

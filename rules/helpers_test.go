@@ -98,3 +98,37 @@ func testRule(t testing.TB, query string) *Rule {
 	}
 	return &Rule{ID: "test-" + t.Name(), Name: t.Name(), Query: q, QueryText: query, MaxSpan: q.MaxSpan}
 }
+
+// wantMeta is the metadata a shipped rule's test pins; checkMeta compares
+// it (and that the rule validates and comes built in).
+type wantMeta struct {
+	name      string
+	version   int
+	riskScore int
+	severity  string
+	maxspan   time.Duration
+	steps     int
+}
+
+func checkMeta(t *testing.T, r *Rule, want wantMeta) {
+	t.Helper()
+	if err := r.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"name", r.Name, want.name},
+		{"version", r.Version, want.version},
+		{"risk score", r.RiskScore, want.riskScore},
+		{"severity", r.Severity, want.severity},
+		{"maxspan", r.MaxSpan, want.maxspan},
+		{"steps", r.Query.Steps(), want.steps},
+		{"source", r.Source, SourceBuiltin},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}

@@ -64,22 +64,7 @@ func byRule(ms []Match) map[string]int {
 
 func TestHookFamilyMetadata(t *testing.T) {
 	r := hookFamilyRule(t)
-	for _, c := range []struct {
-		name      string
-		got, want any
-	}{
-		{"name", r.Name, "APT hook made a network connection (any front end, any descendant)"},
-		{"version", r.Version, 1},
-		{"severity", r.Severity, "high"},
-		{"risk score", r.RiskScore, 73},
-		{"maxspan", r.MaxSpan, 30 * time.Second},
-		{"steps", r.Query.Steps(), 2},
-		{"source", r.Source, SourceBuiltin},
-	} {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	checkMeta(t, r, wantMeta{name: "APT hook made a network connection (any front end, any descendant)", version: 1, riskScore: 73, severity: "high", maxspan: 30 * time.Second, steps: 2})
 	set, err := Load(LoadConfig{})
 	if err != nil {
 		t.Fatal(err)
