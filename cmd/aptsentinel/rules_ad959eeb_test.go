@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
 	"slices"
@@ -45,16 +44,9 @@ func TestRulesTestAptExecExclusions(t *testing.T) {
 	if len(want) < 10 || len(notes) < 100 {
 		t.Fatalf("%s: %d events, %d to alert: the file is cut short", events, len(notes), len(want))
 	}
-	var stdout, stderr bytes.Buffer
-	if code := realMain([]string{"rules", "test", "--events", events, shippedAptExec}, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
 	var got []float64
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(line), &doc); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
+	for _, doc := range recordedAlerts(t, events, shippedAptExec) {
+		line, _ := json.Marshal(doc)
 		if field(doc, "rule.id") != aptExecRuleID {
 			t.Errorf("alert of rule %v", field(doc, "rule.id"))
 		}
@@ -99,17 +91,9 @@ func TestRulesTestAptExecExclusions(t *testing.T) {
 func TestRulesTestAptListbugs(t *testing.T) {
 	const events = "testdata/aptlistbugs/events.jsonl"
 	want := recordedWant(t, events)
-	var stdout, stderr bytes.Buffer
-	args := []string{"rules", "test", "--events", events, shippedSeed, shippedAptConf, shippedAptExec}
-	if code := realMain(args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
 	var got []float64
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(line), &doc); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
+	for _, doc := range recordedAlerts(t, events, shippedSeed, shippedAptConf, shippedAptExec) {
+		line, _ := json.Marshal(doc)
 		evs, _ := doc["events"].([]any)
 		if len(evs) == 0 || field(doc, "rule.id") != aptNetconRuleID {
 			t.Fatalf("unexpected alert %s", line)
@@ -117,26 +101,6 @@ func TestRulesTestAptListbugs(t *testing.T) {
 		got = append(got, field(evs[len(evs)-1].(map[string]any), "process.pid").(float64))
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("alerts for the connections of pids %v, want %v:\n%s", got, want, stdout.String())
+		t.Errorf("alerts for the connections of pids %v, want %v", got, want)
 	}
-}
-
-// recordedWant returns the pids of the events marked "_alert": true.
-func recordedWant(t *testing.T, events string) []float64 {
-	t.Helper()
-	data, err := os.ReadFile(events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []float64
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(line), &doc); err != nil {
-			t.Fatal(err)
-		}
-		if doc["_alert"] == true {
-			want = append(want, field(doc, "process.pid").(float64))
-		}
-	}
-	return want
 }
