@@ -97,8 +97,8 @@ type sensor struct {
 
 	asm     *audit.Assembler
 	emit    func(audit.Event) // s.emitAudit
-	handoff handoff
-	procCh  chan procfs.Event
+	handoff handoff[recordBatch]
+	procs   handoff[procBatch]
 
 	// daemons recognises auditd's exec; started and statusAt
 	// feed the status file and the loss log (coexist.go).
@@ -156,8 +156,8 @@ func newSensor(cfg Config) (*sensor, error) {
 		cfg: cfg, log: cfg.Logger, fs: fs, host: host, bootID: bootID, tree: tree, engine: engine,
 		started: time.Now(),
 		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
-		handoff: newHandoff(handoffBatches),
-		procCh:  make(chan procfs.Event, 16384),
+		handoff: newHandoff[recordBatch](handoffBatches),
+		procs:   newHandoff[procBatch](procBatches),
 		ready:   make(chan struct{}),
 	}
 	s.own.init(rs)
@@ -199,15 +199,7 @@ func (s *sensor) run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		errc <- s.lis.Run(ctx, func(ev procfs.Event) {
-			if e, ok := ev.(procfs.Exec); ok {
-				s.watchDaemon(e)
-			}
-			select {
-			case s.procCh <- ev:
-			case <-ctx.Done():
-			}
-		})
+		errc <- s.lis.RunBatches(ctx, func(evs []procfs.Event) { s.pushProc(ctx, evs) })
 	}()
 	go func() {
 		defer wg.Done()
@@ -246,8 +238,8 @@ func (s *sensor) run(ctx context.Context) error {
 			}
 		case b := <-s.handoff.full:
 			s.handleBatch(b)
-		case ev := <-s.procCh:
-			s.applyProcEvent(ev)
+		case b := <-s.procs.full:
+			s.applyProcBatch(b)
 		case t := <-s.own.tampers:
 			s.drainProcEvents()
 			s.raiseTamper(t)
@@ -277,8 +269,8 @@ func (s *sensor) run(ctx context.Context) error {
 func (s *sensor) drainProcEvents() {
 	for {
 		select {
-		case ev := <-s.procCh:
-			s.applyProcEvent(ev)
+		case b := <-s.procs.full:
+			s.applyProcBatch(b)
 		default:
 			return
 		}
