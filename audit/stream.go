@@ -32,9 +32,13 @@ const readBufferSize = 64 << 10
 // counted in StreamStats.Truncated. Pages of the slab are touched only as
 // deep as records reach, so resident memory follows the records' sizes.
 const (
-	batchSlots = 64
+	batchSlots = BatchSlots
 	slotSize   = 16 << 10
 )
+
+// BatchSlots is the most records one read of a socket hands on
+// (Session.RunBatches): a batch that full means more were queued.
+const BatchSlots = 64
 
 // StreamStats counts what the data socket received.
 type StreamStats struct {

@@ -99,6 +99,10 @@ type sensor struct {
 	emit    func(audit.Event) // s.emitAudit
 	handoff handoff[recordBatch]
 	procs   handoff[procBatch]
+	adapt   adaptiveProcs // procs.go
+	// backlogAt is when the loop last saw records pile up, controlAt when
+	// the tick last talked to the audit control interface (controlDue).
+	backlogAt, controlAt time.Time
 
 	// daemons recognises auditd's exec; started and statusAt
 	// feed the status file and the loss log (coexist.go).
@@ -208,6 +212,8 @@ func (s *sensor) run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
+	s.adapt.start(s.cfg.AdaptProcs)
+	defer s.adapt.stop()
 	probeErr := s.startProbe(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -237,8 +243,10 @@ func (s *sensor) run(ctx context.Context) error {
 				return err
 			}
 		case b := <-s.handoff.full:
+			s.noteBacklog(len(b.recs))
 			s.handleBatch(b)
 		case b := <-s.procs.full:
+			s.noteBacklog(len(b.evs))
 			s.applyProcBatch(b)
 		case t := <-s.own.tampers:
 			s.drainProcEvents()
@@ -250,11 +258,14 @@ func (s *sensor) run(ctx context.Context) error {
 		case now := <-tick.C:
 			s.flushAssembler(now)
 			s.engine.Expire(now)
-			s.checkLosses(now)
-			if err := s.repairAudit(); err != nil {
-				return err
+			if s.controlDue(now) {
+				s.checkLosses(now)
+				if err := s.repairAudit(); err != nil {
+					return err
+				}
 			}
 			s.coexistTick(now)
+			s.adapt.tick(now)
 			s.watchdogPing()
 		case <-health.C:
 			s.logHealth()
@@ -262,6 +273,32 @@ func (s *sensor) run(ctx context.Context) error {
 			s.reloadRules(rs)
 		}
 	}
+}
+
+// noteBacklog looks at the batch the loop is about to handle: a full read
+// or batches queued behind it mean records are piling up.
+func (s *sensor) noteBacklog(n int) {
+	if n < audit.BatchSlots && len(s.handoff.full) < busyBatches && len(s.procs.full) < busyBatches {
+		return
+	}
+	now := time.Now()
+	s.backlogAt = now
+	s.adapt.backlog(now)
+}
+
+// controlDue says whether the tick may talk to the kernel's audit control
+// interface (the loss counter and Repair). A request sent while the
+// kernel's backlog is over its limit makes the sender sleep up to
+// backlog_wait_time before the reply (kernel/audit.c audit_receive
+// "penalize the sender"), and the loop is the one that must not sleep
+// then: it is what empties the backlog. So while records pile up the
+// checks wait, for at most controlDefer.
+func (s *sensor) controlDue(now time.Time) bool {
+	if now.Sub(s.backlogAt) < 2*time.Second && now.Sub(s.controlAt) < controlDefer {
+		return false
+	}
+	s.controlAt = now
+	return true
 }
 
 // drainProcEvents applies the proc events already queued: they are older
