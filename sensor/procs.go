@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"log/slog"
 	"runtime"
 	"time"
 )
@@ -16,8 +17,10 @@ import (
 const (
 	// busyBatches: this many batches queued behind the one being handled
 	// is a backlog (at 1,000 events/s a read holds about one event), and
-	// so is a read that filled all its slots.
-	busyBatches = 4
+	// so are fullReads reads in a row that filled every slot (256 records
+	// behind: 50 ms of 1,000 events/s, a few ms of a flood).
+	busyBatches = 16
+	fullReads   = 4
 	// procsCalm is how long the hand-off must stay short before the
 	// sensor goes back to one P.
 	procsCalm = 10 * time.Second
@@ -28,6 +31,7 @@ const (
 
 // adaptiveProcs adapts GOMAXPROCS; the zero value does nothing.
 type adaptiveProcs struct {
+	log  *slog.Logger // nil: silent
 	on   bool
 	max  int // GOMAXPROCS found at start
 	now  int
@@ -69,4 +73,7 @@ func (p *adaptiveProcs) stop() {
 func (p *adaptiveProcs) set(n int) {
 	runtime.GOMAXPROCS(n)
 	p.now = n
+	if p.log != nil {
+		p.log.Debug("GOMAXPROCS set", "procs", n)
+	}
 }

@@ -2,6 +2,8 @@ package sensor
 
 import (
 	"runtime"
+
+	"github.com/aptsentinel/aptsentinel/audit"
 	"testing"
 	"time"
 )
@@ -55,6 +57,18 @@ func TestControlDeferredDuringBacklog(t *testing.T) {
 	s.noteBacklog(1)
 	if s.backlogAt.IsZero() {
 		t.Fatalf("%d batches queued: no backlog noted", busyBatches)
+	}
+	s.handoff = newHandoff[recordBatch](1)
+	s.backlogAt = time.Time{}
+	for range fullReads - 1 {
+		s.noteBacklog(audit.BatchSlots)
+	}
+	if !s.backlogAt.IsZero() {
+		t.Fatalf("%d full reads in a row taken for a backlog", fullReads-1)
+	}
+	s.noteBacklog(audit.BatchSlots)
+	if s.backlogAt.IsZero() {
+		t.Fatalf("%d full reads in a row: no backlog noted", fullReads)
 	}
 	now := s.backlogAt
 	if s.controlDue(now.Add(time.Second)) {

@@ -103,6 +103,7 @@ type sensor struct {
 	// backlogAt is when the loop last saw records pile up, controlAt when
 	// the tick last talked to the audit control interface (controlDue).
 	backlogAt, controlAt time.Time
+	fullReads            int // audit reads in a row that filled every slot
 
 	// daemons recognises auditd's exec; started and statusAt
 	// feed the status file and the loss log (coexist.go).
@@ -212,6 +213,7 @@ func (s *sensor) run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
+	s.adapt.log = s.log
 	s.adapt.start(s.cfg.AdaptProcs)
 	defer s.adapt.stop()
 	probeErr := s.startProbe(ctx)
@@ -246,7 +248,6 @@ func (s *sensor) run(ctx context.Context) error {
 			s.noteBacklog(len(b.recs))
 			s.handleBatch(b)
 		case b := <-s.procs.full:
-			s.noteBacklog(len(b.evs))
 			s.applyProcBatch(b)
 		case t := <-s.own.tampers:
 			s.drainProcEvents()
@@ -275,14 +276,25 @@ func (s *sensor) run(ctx context.Context) error {
 	}
 }
 
-// noteBacklog looks at the batch the loop is about to handle: a full read
-// or batches queued behind it mean records are piling up.
+// noteBacklog looks at the audit batch the loop is about to handle:
+// fullReads reads in a row that filled every slot, or many batches queued
+// behind it, mean records are piling up. One full read does not: with one
+// P a delay of some milliseconds (the tick's work, another program on the
+// CPU) makes one at 1,000 events/s.
 func (s *sensor) noteBacklog(n int) {
-	if n < audit.BatchSlots && len(s.handoff.full) < busyBatches && len(s.procs.full) < busyBatches {
+	if n >= audit.BatchSlots {
+		s.fullReads++
+	} else {
+		s.fullReads = 0
+	}
+	if s.fullReads < fullReads && len(s.handoff.full) < busyBatches && len(s.procs.full) < busyBatches {
 		return
 	}
 	now := time.Now()
 	s.backlogAt = now
+	if s.adapt.on && s.adapt.now == 1 {
+		s.log.Debug("records pile up", "full_reads", s.fullReads, "queued", len(s.handoff.full), "queued_proc", len(s.procs.full))
+	}
 	s.adapt.backlog(now)
 }
 
