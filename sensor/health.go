@@ -49,9 +49,9 @@ func kernelLostSince(prev uint64, now uint32) uint64 {
 // logHealth logs the sensor's counters every health interval when they
 // moved, at warn level with the increases when anything was lost.
 //
-// The kernel's lost counter is the one the tick last read (readLosses): no
-// control request of its own, which could make the loop sleep while the
-// kernel's backlog is full (controlDue).
+// The kernel's lost counter is the one the tick last read (control.go): no
+// control request of its own, which would make the loop sleep while the
+// kernel's backlog is full.
 func (s *sensor) logHealth() {
 	st, ls, es := s.sess.Stats(), s.lis.Stats(), s.engine.Stats()
 	as := s.asm.Stats()

@@ -24,9 +24,6 @@ const (
 	// procsCalm is how long the hand-off must stay short before the
 	// sensor goes back to one P.
 	procsCalm = 10 * time.Second
-	// controlDefer bounds how long a backlog defers the tick's talk to the
-	// kernel (sensor.controlDue).
-	controlDefer = 10 * time.Second
 )
 
 // adaptiveProcs adapts GOMAXPROCS; the zero value does nothing.

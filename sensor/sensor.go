@@ -100,10 +100,9 @@ type sensor struct {
 	handoff handoff[recordBatch]
 	procs   handoff[procBatch]
 	adapt   adaptiveProcs // procs.go
-	// backlogAt is when the loop last saw records pile up, controlAt when
-	// the tick last talked to the audit control interface (controlDue).
-	backlogAt, controlAt time.Time
-	fullReads            int // audit reads in a row that filled every slot
+	// backlogAt is when the loop last saw records pile up (noteBacklog).
+	backlogAt time.Time
+	fullReads int // audit reads in a row that filled every slot
 
 	// daemons recognises auditd's exec; started and statusAt
 	// feed the status file and the loss log (coexist.go).
@@ -201,7 +200,12 @@ func (s *sensor) run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	control, controlRes := make(chan time.Time, 1), make(chan controlResult, 1)
+	go func() {
+		defer wg.Done()
+		s.runControl(ctx, control, controlRes)
+	}()
 	go func() {
 		defer wg.Done()
 		errc <- s.lis.RunBatches(ctx, func(evs []procfs.Event) { s.pushProc(ctx, evs) })
@@ -259,17 +263,20 @@ func (s *sensor) run(ctx context.Context) error {
 		case now := <-tick.C:
 			s.flushAssembler(now)
 			s.engine.Expire(now)
-			if s.controlDue(now) {
-				s.checkLosses(now)
-				if err := s.repairAudit(); err != nil {
-					return err
-				}
+			select {
+			case control <- now:
+			default: // the last round is still running
 			}
 			s.coexistTick(now)
 			s.adapt.tick(now)
 			s.watchdogPing()
 		case <-health.C:
 			s.logHealth()
+		case r := <-controlRes:
+			s.applyControl(r)
+			if r.err != nil {
+				return r.err
+			}
 		case rs := <-s.cfg.Reload:
 			s.reloadRules(rs)
 		}
@@ -296,21 +303,6 @@ func (s *sensor) noteBacklog(n int) {
 		s.log.Debug("records pile up", "full_reads", s.fullReads, "queued", len(s.handoff.full), "queued_proc", len(s.procs.full))
 	}
 	s.adapt.backlog(now)
-}
-
-// controlDue says whether the tick may talk to the kernel's audit control
-// interface (the loss counter and Repair). A request sent while the
-// kernel's backlog is over its limit makes the sender sleep up to
-// backlog_wait_time before the reply (kernel/audit.c audit_receive
-// "penalize the sender"), and the loop is the one that must not sleep
-// then: it is what empties the backlog. So while records pile up the
-// checks wait, for at most controlDefer.
-func (s *sensor) controlDue(now time.Time) bool {
-	if now.Sub(s.backlogAt) < 2*time.Second && now.Sub(s.controlAt) < controlDefer {
-		return false
-	}
-	s.controlAt = now
-	return true
 }
 
 // drainProcEvents applies the proc events already queued: they are older

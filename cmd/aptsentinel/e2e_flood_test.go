@@ -37,7 +37,8 @@ func TestE2EFloodThenCallOut(t *testing.T) {
 	// records here (a syscall waited its full second) in one of three
 	// full-suite runs: the loop's own audit control requests at its tick
 	// slept while the kernel's backlog was full (kernel/audit.c
-	// audit_receive), so nobody emptied it; sensor.controlDue defers them.
+	// audit_receive), so nobody emptied it; they run off the loop now
+	// (sensor/control.go).
 	s := startSensor(t)
 	hook := fmt.Sprintf("ip link set lo up 2>/dev/null; for i in 1 2 3; do %s 3 %s/count$i & done; sleep 1.5; %s; wait",
 		flood, dir, connectHook("1.1.1.1", 80))
