@@ -21,8 +21,13 @@ type coexist struct {
 
 	dd *deduper
 
-	deliverMu     sync.Mutex // guards serials, ccol, dedupeScratch; calls to the record callback
-	dedupeScratch []Record   // the records of a batch that pass the deduper
+	// fnMu serialises deliver: calls to the record callback, and
+	// dedupeScratch. deliverMu guards serials and ccol and is never held
+	// while the callback runs: the callback may wait for the goroutine
+	// that reads Stats (the sensor's loop), which takes deliverMu.
+	fnMu          sync.Mutex
+	deliverMu     sync.Mutex
+	dedupeScratch []Record // the records of a batch that pass the deduper
 	serials       serialTracker
 	ccol          *configCollector
 	judgeFrom     time.Time // config changes before this are Open's own
@@ -157,8 +162,9 @@ func (s *Session) Coverage() []NeedCoverage {
 // sockets carry it), after the serial and CONFIG_CHANGE bookkeeping.
 func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 	now := time.Now()
+	s.fnMu.Lock()
+	defer s.fnMu.Unlock()
 	s.deliverMu.Lock()
-	defer s.deliverMu.Unlock()
 	if s.dd.until.Load() != 0 {
 		kept := s.dedupeScratch[:0]
 		for _, r := range recs {
@@ -178,6 +184,7 @@ func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 			}
 		}
 	}
+	s.deliverMu.Unlock()
 	if len(recs) > 0 {
 		fn(recs)
 	}
