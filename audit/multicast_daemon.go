@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -62,12 +63,12 @@ func (w *DaemonWatch) Is(pid int) (string, bool) {
 	if len(files) == 0 {
 		return "", false
 	}
-	fi, err := os.Stat(w.procRoot + "/" + strconv.Itoa(pid) + "/exe")
-	if err != nil {
+	exe, ok := statRaw(w.procRoot + "/" + strconv.Itoa(pid) + "/exe")
+	if !ok {
 		return "", false
 	}
 	for _, f := range files {
-		if os.SameFile(fi, f.fi) {
+		if st, ok := f.fi.Sys().(*syscall.Stat_t); ok && st.Dev == exe.Dev && st.Ino == exe.Ino {
 			return f.path, true
 		}
 	}

@@ -32,9 +32,13 @@ const readBufferSize = 64 << 10
 // counted in StreamStats.Truncated. Pages of the slab are touched only as
 // deep as records reach, so resident memory follows the records' sizes.
 const (
-	batchSlots = 64
+	batchSlots = BatchSlots
 	slotSize   = 16 << 10
 )
+
+// BatchSlots is the most records one read of a socket hands on
+// (Session.RunBatches): a batch that full means more were queued.
+const BatchSlots = 64
 
 // StreamStats counts what the data socket received.
 type StreamStats struct {
@@ -185,12 +189,16 @@ func (s *stream) recvOnce(fd uintptr) bool {
 // recvBatch is the RawConn.Read callback of the batched read: one
 // recvmmsg(2) that takes every datagram queued, up to batchSlots, without
 // waiting (MSG_DONTWAIT: when none is queued the poller waits instead).
+// It is a raw system call, without the runtime's syscall bookkeeping: it
+// cannot block, and entering a system call the runtime's way wakes the
+// runtime's monitor thread (sysmon) when the process was idle, one more
+// thread switch for every read at low rates.
 func (s *stream) recvBatch(fd uintptr) bool {
 	for i := range s.msgs {
 		s.msgs[i].hdr.Namelen = unix.SizeofSockaddrNetlink
 		s.msgs[i].hdr.Flags = 0
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd,
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd,
 		uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(len(s.msgs)), unix.MSG_DONTWAIT, 0, 0)
 	if errno == unix.EAGAIN || errno == unix.EINTR {
 		return false // wait for the poller

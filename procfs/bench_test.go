@@ -37,7 +37,7 @@ func BenchmarkHandleFork(b *testing.B) {
 	msg := connectorMessage(b, forkEvent(6708, 6712, 6712, 48223))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := l.handle(msg); !ok {
+		if _, ok := l.handle(msg.Data); !ok {
 			b.Fatal("not emitted")
 		}
 	}

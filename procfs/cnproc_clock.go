@@ -3,6 +3,7 @@ package procfs
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,16 +31,28 @@ type clockOffsets struct {
 // the next event arrives.
 func readClockOffsets() (clockOffsets, error) {
 	var mono1, boot, real, mono2 unix.Timespec
-	for _, c := range []struct {
+	for _, c := range [...]struct {
 		id int32
 		ts *unix.Timespec
 	}{{unix.CLOCK_MONOTONIC, &mono1}, {unix.CLOCK_BOOTTIME, &boot}, {unix.CLOCK_REALTIME, &real}, {unix.CLOCK_MONOTONIC, &mono2}} {
-		if err := unix.ClockGettime(c.id, c.ts); err != nil {
+		if err := clockGettime(c.id, c.ts); err != nil {
 			return clockOffsets{}, fmt.Errorf("procfs: clock_gettime(%d): %w", c.id, err)
 		}
 	}
 	mono := (mono1.Nano() + mono2.Nano()) / 2
 	return clockOffsets{bootMinusMono: boot.Nano() - mono, realMinusMono: real.Nano() - mono}, nil
+}
+
+// clockGettime is clock_gettime(2) as a raw system call: it never blocks,
+// and the listener calls it four times per read, where the runtime's
+// syscall bookkeeping (unix.ClockGettime) would wake the runtime's monitor
+// thread when the process was idle.
+func clockGettime(id int32, ts *unix.Timespec) error {
+	_, _, errno := unix.RawSyscall(unix.SYS_CLOCK_GETTIME, uintptr(id), uintptr(unsafe.Pointer(ts)), 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // wallTime converts a CLOCK_MONOTONIC timestamp to wall-clock time.

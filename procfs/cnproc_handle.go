@@ -1,10 +1,6 @@
 package procfs
 
-import (
-	"errors"
-
-	"github.com/mdlayher/netlink"
-)
+import "errors"
 
 // forkTolerance is how far (in ticks) a child's StartTime read from /proc
 // may lie above the one computed from the fork's timestamp and still be
@@ -13,20 +9,21 @@ import (
 // clock offsets. A later StartTime means the pid was reused.
 const forkTolerance = 1
 
-// handle turns one netlink message into an Event. ok is false for messages
-// that are counted but not emitted.
+// handle turns the payload of one netlink message into an Event. ok is
+// false for messages that are counted but not emitted.
 //
 // The kernel sends cn_proc messages with type NLMSG_DONE and no flags
-// (cn_netlink_send_mult in drivers/connector/connector.c). mdlayher/netlink
-// v1.11.2 ends a multi-part read only at NLMSG_DONE with NLM_F_MULTI set and
-// checks for an error code only there, so these messages reach us intact;
-// TestNetlinkPassesConnectorDone pins that behaviour.
-func (l *Listener) handle(m netlink.Message) (Event, bool) {
+// (cn_netlink_send_mult in drivers/connector/connector.c). Run's own read
+// does not look at the type; subscribe reads with mdlayher/netlink, which
+// (v1.11.2) ends a multi-part read only at NLMSG_DONE with NLM_F_MULTI set
+// and checks for an error code only there, so these messages reach it
+// intact; TestNetlinkPassesConnectorDone pins that behaviour.
+func (l *Listener) handle(payload []byte) (Event, bool) {
 	l.stats.messages.Add(1)
-	ev, _, ok, err := parseConnectorMessage(m.Data)
+	ev, _, ok, err := parseConnectorMessage(payload)
 	if err != nil {
 		l.stats.malformed.Add(1)
-		l.log.Warn("malformed proc connector message", "error", err, "bytes", len(m.Data))
+		l.log.Warn("malformed proc connector message", "error", err, "bytes", len(payload))
 		return nil, false
 	}
 	if !ok {

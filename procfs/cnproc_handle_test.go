@@ -104,7 +104,7 @@ func TestHandleFork(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := fixtureListener(t)
-			e, ok := l.handle(connectorMessage(t, tt.ev))
+			e, ok := l.handle(connectorMessage(t, tt.ev).Data)
 			if !ok {
 				t.Fatal("fork not emitted")
 			}
@@ -145,7 +145,7 @@ func TestHandleOtherEvents(t *testing.T) {
 		{uid, nil},
 	}
 	for _, tt := range tests {
-		got, ok := l.handle(connectorMessage(t, tt.ev))
+		got, ok := l.handle(connectorMessage(t, tt.ev).Data)
 		if ok != (tt.want != nil) || got != tt.want {
 			t.Errorf("%#x: got %+v (%v), want %+v", uint32(tt.ev.What), got, ok, tt.want)
 		}
@@ -168,7 +168,7 @@ func TestHandleDropsThreads(t *testing.T) {
 	comm.Comm.PID, comm.Comm.TGID = 21, 20
 	l := fixtureListener(t)
 	for _, ev := range []procEvent{forkEvent(20, 21, 20, 1), exec, exit, comm} {
-		if e, ok := l.handle(connectorMessage(t, ev)); ok {
+		if e, ok := l.handle(connectorMessage(t, ev).Data); ok {
 			t.Errorf("thread event %#x emitted as %+v", uint32(ev.What), e)
 		}
 	}
@@ -186,7 +186,7 @@ func TestHandleCountsMalformed(t *testing.T) {
 	short, _ := cnMsg{Idx: 1, Val: 1, Data: []byte{1, 0, 0, 0}}.MarshalBinary()
 	bad = append(bad, netlink.Message{Data: short})
 	for _, m := range bad {
-		if e, ok := l.handle(m); ok {
+		if e, ok := l.handle(m.Data); ok {
 			t.Errorf("malformed % x emitted %+v", m.Data, e)
 		}
 	}

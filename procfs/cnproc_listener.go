@@ -60,6 +60,7 @@ type ListenerStats struct {
 type Listener struct {
 	fs   FS
 	conn *netlink.Conn
+	rd   *batchReader // reads conn once subscribed (cnproc_read.go)
 	log  *slog.Logger
 
 	// pending holds events that arrived while Listen waited for the LISTEN
@@ -84,6 +85,12 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 		return nil, fmt.Errorf("procfs: proc connector: dial: %w", err)
 	}
 	l := newListener(fs, conn, cfg)
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("procfs: proc connector: %w", err)
+	}
+	l.rd = newBatchReader(raw)
 	size := cfg.ReceiveBuffer
 	if size == 0 {
 		size = DefaultReceiveBuffer
@@ -167,7 +174,7 @@ func (l *Listener) subscribe() error {
 				l.log.Debug("subscribed")
 				return nil
 			}
-			if e, ok := l.handle(m); ok {
+			if e, ok := l.handle(m.Data); ok {
 				l.pending = append(l.pending, e)
 			}
 		}
@@ -183,21 +190,35 @@ func isTimeout(err error) bool {
 // Run receives events and passes each to emit, in the order the kernel sent
 // them, until ctx is done; then it returns nil. ENOBUFS (the kernel dropped
 // events on a full buffer) is counted and logged and Run goes on; any other
-// receive error ends Run. Run must not be called concurrently with itself;
-// call Close after Run returns.
+// receive error ends Run. Run must not be called concurrently with itself
+// (nor with RunBatches); call Close after Run returns.
 func (l *Listener) Run(ctx context.Context, emit func(Event)) error {
-	for _, e := range l.pending {
-		emit(e)
+	return l.RunBatches(ctx, func(evs []Event) {
+		for _, e := range evs {
+			emit(e)
+		}
+	})
+}
+
+// RunBatches is Run handing over, in one call, the events of one read of
+// the socket (every datagram queued, up to 64, read with one recvmmsg(2)):
+// a consumer that passes them to another goroutine pays one hand-off per
+// batch, not one per fork. The slice is reused: it is valid only during
+// the call.
+func (l *Listener) RunBatches(ctx context.Context, fn func([]Event)) error {
+	if len(l.pending) > 0 {
+		fn(l.pending)
 	}
 	l.pending = nil
 	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
 		return fmt.Errorf("procfs: proc connector: clear deadline: %w", err)
 	}
-	// A read deadline in the past wakes the blocked Receive when ctx ends.
+	// A read deadline in the past wakes the blocked read when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
+	batch := make([]Event, 0, readSlots)
 	for {
-		msgs, err := l.conn.Receive()
+		n, err := l.rd.read()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -212,12 +233,39 @@ func (l *Listener) Run(ctx context.Context, emit func(Event)) error {
 		if err := l.refreshClock(); err != nil {
 			return err
 		}
-		for _, m := range msgs {
-			if e, ok := l.handle(m); ok {
-				emit(e)
-			}
+		batch = batch[:0]
+		for i := range n {
+			batch = l.decodeDatagram(i, batch)
+		}
+		if len(batch) > 0 {
+			fn(batch)
+		}
+		clear(batch) // the events' strings are the consumer's now
+	}
+}
+
+// decodeDatagram appends the events of datagram i of the last read to
+// batch.
+func (l *Listener) decodeDatagram(i int, batch []Event) []Event {
+	b, ok := l.rd.datagram(i)
+	if !ok {
+		l.stats.malformed.Add(1)
+		l.log.Warn("proc connector datagram cut or not from the kernel: dropped")
+		return batch
+	}
+	for len(b) > 0 {
+		payload, rest, err := nextMessage(b)
+		if err != nil {
+			l.stats.malformed.Add(1)
+			l.log.Warn("malformed proc connector datagram", "error", err, "bytes", len(b))
+			return batch
+		}
+		b = rest
+		if e, ok := l.handle(payload); ok {
+			batch = append(batch, e)
 		}
 	}
+	return batch
 }
 
 func (l *Listener) refreshClock() error {

@@ -62,6 +62,11 @@ type Config struct {
 	// not block): at most one a minute while losses go on, and the final
 	// one at stop. The reports are logged either way.
 	OnLoss func(LossReport)
+	// AdaptProcs lets the sensor set GOMAXPROCS for the whole process: one
+	// P while the host is calm, all of them while records pile up
+	// (procs.go). For the aptsentinel binary, not for a program that
+	// embeds the sensor beside other work.
+	AdaptProcs bool
 	// ReadyTimeout bounds the wait for the first audit event at start
 	// (default 5s): a sensor whose events do not flow must not say ready.
 	ReadyTimeout time.Duration

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/procfs"
 )
 
 // The audit goroutine reads the data socket; the event loop owns
@@ -20,6 +21,10 @@ const (
 	// goroutines (64 batches of up to 64 records); beyond it the audit
 	// goroutine waits and records wait in the socket's receive buffer.
 	handoffBatches = 64
+	// procBatches bounds the proc connector's batches in flight (each the
+	// events of one read, up to 64); beyond it the listener waits and
+	// events wait in the connector socket's receive buffer.
+	procBatches = 512
 	// keepBatchBytes is the largest buffer a returned batch keeps; a
 	// batch of long EXECVE records gives a larger one back to the GC.
 	keepBatchBytes = 256 << 10
@@ -48,16 +53,21 @@ func (b *recordBatch) fill(recs []audit.Record) {
 	}
 }
 
-// handoff is the channel pair between the audit goroutine and the loop.
-type handoff struct {
-	full chan *recordBatch // to the loop
-	free chan *recordBatch // back to the audit goroutine
+// procBatch is the proc connector events of one read of its socket.
+type procBatch struct {
+	evs []procfs.Event
 }
 
-func newHandoff(batches int) handoff {
-	h := handoff{full: make(chan *recordBatch, batches), free: make(chan *recordBatch, batches)}
+// handoff is the channel pair between a reading goroutine and the loop.
+type handoff[B any] struct {
+	full chan *B // to the loop
+	free chan *B // back to the reading goroutine
+}
+
+func newHandoff[B any](batches int) handoff[B] {
+	h := handoff[B]{full: make(chan *B, batches), free: make(chan *B, batches)}
 	for range batches {
-		h.free <- &recordBatch{}
+		h.free <- new(B)
 	}
 	return h
 }
@@ -92,6 +102,37 @@ func (s *sensor) handleBatch(b *recordBatch) {
 	}
 	b.recs = b.recs[:0]
 	s.handoff.free <- b // free has room for every batch there is
+}
+
+// pushProc is the proc connector goroutine's entry into the sensor, as
+// push is the audit goroutine's: one batch per read of the socket, so a
+// burst of forks wakes the loop once. The exec of an audit daemon is acted
+// on here, ahead of the loop (watchDaemon says why).
+func (s *sensor) pushProc(ctx context.Context, evs []procfs.Event) {
+	for _, ev := range evs {
+		if e, ok := ev.(procfs.Exec); ok {
+			s.watchDaemon(e)
+		}
+	}
+	var b *procBatch
+	select {
+	case b = <-s.procs.free:
+	case <-ctx.Done():
+		return
+	}
+	b.evs = append(b.evs[:0], evs...)
+	s.procs.full <- b // full has room for every batch there is
+}
+
+// applyProcBatch applies a batch of proc connector events on the event
+// loop, then returns the batch.
+func (s *sensor) applyProcBatch(b *procBatch) {
+	for _, ev := range b.evs {
+		s.applyProcEvent(ev)
+	}
+	clear(b.evs) // let the events go
+	b.evs = b.evs[:0]
+	s.procs.free <- b
 }
 
 // emitAudit handles one assembled event (s.emit is it, bound once so the

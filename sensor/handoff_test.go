@@ -17,7 +17,7 @@ import (
 // blind until it stopped.
 func TestHandoffFullAtTick(t *testing.T) {
 	s := benchSensor(t)
-	s.handoff = newHandoff(2)
+	s.handoff = newHandoff[recordBatch](2)
 	recs := loadRecordFile(t, "exec-ordinary.txt")
 	seedTree(t, s, recs)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -75,7 +75,7 @@ func TestHandoffFullAtTick(t *testing.T) {
 // when the sensor stops, so the audit goroutine can end.
 func TestPushReturnsWhenStopped(t *testing.T) {
 	s := benchSensor(t)
-	s.handoff = newHandoff(1)
+	s.handoff = newHandoff[recordBatch](1)
 	recs := loadRecordFile(t, "exec-ordinary.txt")
 	ctx, cancel := context.WithCancel(context.Background())
 	s.push(ctx, recs[:1])

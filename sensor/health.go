@@ -48,16 +48,15 @@ func kernelLostSince(prev uint64, now uint32) uint64 {
 
 // logHealth logs the sensor's counters every health interval when they
 // moved, at warn level with the increases when anything was lost.
+//
+// The kernel's lost counter is the one the tick last read (control.go): no
+// control request of its own, which would make the loop sleep while the
+// kernel's backlog is full.
 func (s *sensor) logHealth() {
-	lost, err := s.sess.Lost()
-	if err != nil {
-		s.log.Warn("reading the kernel's audit lost counter", "err", err.Error())
-		lost = uint32(s.lossesSeen.KernelLost)
-	}
 	st, ls, es := s.sess.Stats(), s.lis.Stats(), s.engine.Stats()
 	as := s.asm.Stats()
 	now := losses{
-		KernelLost:         kernelLostSince(s.lossesSeen.KernelLost, lost),
+		KernelLost:         max(s.kernelLost, s.lossesSeen.KernelLost),
 		SocketOverruns:     st.ENOBUFS,
 		ForeignRecords:     st.Foreign,
 		ConnectorOverruns:  ls.Overruns,

@@ -42,7 +42,7 @@ func benchSensor(tb testing.TB) *sensor {
 		host: Host{ID: "3d1219c7c4c5404aaa1f6d2a48adfda4", Name: "bench"},
 		tree: tree, engine: engine,
 		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
-		handoff: newHandoff(handoffBatches),
+		handoff: newHandoff[recordBatch](handoffBatches),
 	}
 	s.emit = s.emitAudit
 	s.res = newResolver(tree, 50*time.Millisecond)

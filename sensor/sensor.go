@@ -97,8 +97,12 @@ type sensor struct {
 
 	asm     *audit.Assembler
 	emit    func(audit.Event) // s.emitAudit
-	handoff handoff
-	procCh  chan procfs.Event
+	handoff handoff[recordBatch]
+	procs   handoff[procBatch]
+	adapt   adaptiveProcs // procs.go
+	// backlogAt is when the loop last saw records pile up (noteBacklog).
+	backlogAt time.Time
+	fullReads int // audit reads in a row that filled every slot
 
 	// daemons recognises auditd's exec; started and statusAt
 	// feed the status file and the loss log (coexist.go).
@@ -156,8 +160,8 @@ func newSensor(cfg Config) (*sensor, error) {
 		cfg: cfg, log: cfg.Logger, fs: fs, host: host, bootID: bootID, tree: tree, engine: engine,
 		started: time.Now(),
 		asm:     audit.NewAssembler(audit.AssemblerConfig{}),
-		handoff: newHandoff(handoffBatches),
-		procCh:  make(chan procfs.Event, 16384),
+		handoff: newHandoff[recordBatch](handoffBatches),
+		procs:   newHandoff[procBatch](procBatches),
 		ready:   make(chan struct{}),
 	}
 	s.own.init(rs)
@@ -196,18 +200,15 @@ func (s *sensor) run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	control, controlRes := make(chan time.Time, 1), make(chan controlResult, 1)
 	go func() {
 		defer wg.Done()
-		errc <- s.lis.Run(ctx, func(ev procfs.Event) {
-			if e, ok := ev.(procfs.Exec); ok {
-				s.watchDaemon(e)
-			}
-			select {
-			case s.procCh <- ev:
-			case <-ctx.Done():
-			}
-		})
+		s.runControl(ctx, control, controlRes)
+	}()
+	go func() {
+		defer wg.Done()
+		errc <- s.lis.RunBatches(ctx, func(evs []procfs.Event) { s.pushProc(ctx, evs) })
 	}()
 	go func() {
 		defer wg.Done()
@@ -216,6 +217,9 @@ func (s *sensor) run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
+	s.adapt.log = s.log
+	s.adapt.start(s.cfg.AdaptProcs)
+	defer s.adapt.stop()
 	probeErr := s.startProbe(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -245,9 +249,10 @@ func (s *sensor) run(ctx context.Context) error {
 				return err
 			}
 		case b := <-s.handoff.full:
+			s.noteBacklog(len(b.recs))
 			s.handleBatch(b)
-		case ev := <-s.procCh:
-			s.applyProcEvent(ev)
+		case b := <-s.procs.full:
+			s.applyProcBatch(b)
 		case t := <-s.own.tampers:
 			s.drainProcEvents()
 			s.raiseTamper(t)
@@ -258,18 +263,46 @@ func (s *sensor) run(ctx context.Context) error {
 		case now := <-tick.C:
 			s.flushAssembler(now)
 			s.engine.Expire(now)
-			s.checkLosses(now)
-			if err := s.repairAudit(); err != nil {
-				return err
+			select {
+			case control <- now:
+			default: // the last round is still running
 			}
 			s.coexistTick(now)
+			s.adapt.tick(now)
 			s.watchdogPing()
 		case <-health.C:
 			s.logHealth()
+		case r := <-controlRes:
+			s.applyControl(r)
+			if r.err != nil {
+				return r.err
+			}
 		case rs := <-s.cfg.Reload:
 			s.reloadRules(rs)
 		}
 	}
+}
+
+// noteBacklog looks at the audit batch the loop is about to handle:
+// fullReads reads in a row that filled every slot, or many batches queued
+// behind it, mean records are piling up. One full read does not: with one
+// P a delay of some milliseconds (the tick's work, another program on the
+// CPU) makes one at 1,000 events/s.
+func (s *sensor) noteBacklog(n int) {
+	if n >= audit.BatchSlots {
+		s.fullReads++
+	} else {
+		s.fullReads = 0
+	}
+	if s.fullReads < fullReads && len(s.handoff.full) < busyBatches && len(s.procs.full) < busyBatches {
+		return
+	}
+	now := time.Now()
+	s.backlogAt = now
+	if s.adapt.on && s.adapt.now == 1 {
+		s.log.Debug("records pile up", "full_reads", s.fullReads, "queued", len(s.handoff.full), "queued_proc", len(s.procs.full))
+	}
+	s.adapt.backlog(now)
 }
 
 // drainProcEvents applies the proc events already queued: they are older
@@ -277,8 +310,8 @@ func (s *sensor) run(ctx context.Context) error {
 func (s *sensor) drainProcEvents() {
 	for {
 		select {
-		case ev := <-s.procCh:
-			s.applyProcEvent(ev)
+		case b := <-s.procs.full:
+			s.applyProcBatch(b)
 		default:
 			return
 		}

@@ -179,6 +179,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		ParentWait:    o.parentWait,
 		BacklogWait:   noWaitIsNegative(o.backlogWait),
 		Version:       version,
+		// GOMAXPROCS in the environment is the operator's choice.
+		AdaptProcs: os.Getenv("GOMAXPROCS") == "",
 	}
 	defer setupNotify(&cfg, log)()
 	err = runUntilAbort(ctx, cfg, log, stderr)
