@@ -45,13 +45,9 @@ func (s *sensor) runControl(ctx context.Context, req <-chan time.Time, res chan<
 }
 
 // applyControl takes a round's results on the loop: the loss check
-// (checkLosses, with the counter read off the loop).
+// (with the counter read off the loop), blind windows included.
 func (s *sensor) applyControl(r controlResult) {
-	if r.lostErr == nil {
-		s.kernelLost = kernelLostSince(s.kernelLost, r.lost)
-	}
-	c := readLossCounters(s.kernelLost, r.lostErr, s.sess.Stats(), s.lis.Stats())
-	if rep, due := s.losses.check(r.at, c); due {
+	if rep, due := s.losses.check(r.at, s.lossCounters(r.lost, r.lostErr)); due {
 		s.reportLoss(rep)
 	}
 }

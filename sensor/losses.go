@@ -219,29 +219,27 @@ func makeReport(start, end time.Time, from, to lossCounters) LossReport {
 
 func known(n uint64) LossCount { return LossCount{Count: &n} }
 
-// readLosses reads every loss counter now. The kernel's 32-bit counter is
-// widened against the last reading (s.kernelLost, which starts at the
-// value found at start).
+// readLosses reads every loss counter now.
 func (s *sensor) readLosses() lossCounters {
 	lost, err := s.sess.Lost()
-	if err == nil {
+	return s.lossCounters(lost, err)
+}
+
+// lossCounters gathers every loss counter given the kernel's lost counter
+// as read (on the control goroutine, or by readLosses). The kernel's
+// 32-bit counter is widened against the last reading (s.kernelLost, which
+// starts at the value found at start); the blind windows the session
+// closed since are taken into the tracker.
+func (s *sensor) lossCounters(lost uint32, lostErr error) lossCounters {
+	if lostErr == nil {
 		s.kernelLost = kernelLostSince(s.kernelLost, lost)
 	}
-	c := readLossCounters(s.kernelLost, err, s.sess.Stats(), s.lis.Stats())
+	c := readLossCounters(s.kernelLost, lostErr, s.sess.Stats(), s.lis.Stats())
 	if s.losses != nil {
 		s.losses.addBlind(s.sess.TakeBlindWindows())
 		c.blindWindows, c.blindNanos = s.losses.blindWindows, s.losses.blindNanos
 	}
 	return c
-}
-
-// checkLosses reports losses when a report is due: logged at warn level
-// with the loss rule's id, and handed to Config.OnLoss.
-func (s *sensor) checkLosses(now time.Time) {
-	c := s.readLosses()
-	if r, due := s.losses.check(now, c); due {
-		s.reportLoss(r)
-	}
 }
 
 // finalLosses reports the totals of the run; it is the stop record.
