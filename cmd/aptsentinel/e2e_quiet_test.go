@@ -18,6 +18,7 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/testenv"
+	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // Real hooks must stay quiet (issue 8): the stock Debian packages that
@@ -264,6 +265,9 @@ func TestE2EQuietStockHooks(t *testing.T) {
 	// stay quiet" says why). Any other alert here is news.
 	var got []string
 	for _, a := range s.everyAlert(inst, time.Now()) {
+		if oneSerialGap(t, a) {
+			continue
+		}
 		if !strings.HasPrefix(field(a.doc, "rule.id").(string), evidencePrefix) {
 			t.Logf("alert while installing the hook packages: %s", field(a.doc, "message"))
 			got = append(got, fmt.Sprintf("%s %v by %v (parent %v)", field(a.doc, "rule.id"), field(a.doc, "file.path"),
@@ -323,6 +327,9 @@ func TestE2EQuietStockHooks(t *testing.T) {
 		ran := map[string]bool{}
 		for _, a := range s.everyAlert(p.from, p.to) {
 			id := field(a.doc, "rule.id").(string)
+			if oneSerialGap(t, a) {
+				continue
+			}
 			if !strings.HasPrefix(id, evidencePrefix) {
 				t.Errorf("%s: alert of %s: %s", p.name, id, a.raw)
 				continue
@@ -487,4 +494,44 @@ func (s *sensorProc) everyAlert(from, to time.Time) []alertLine {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].received.Before(out[j].received) })
 	return out
+}
+
+// oneSerialGap reports (and logs) a loss alert whose only loss is one
+// audit serial that never arrived: the open finding that the handover and
+// flood tests tolerate too (README, "Which serials can go missing"). It
+// says nothing about the hooks; any other loss, or two serials, still
+// fails the test.
+func oneSerialGap(t *testing.T, a alertLine) bool {
+	if field(a.doc, "rule.id") != rules.LossRuleID {
+		return false
+	}
+	for _, name := range []string{"kernel_lost", "socket_overruns", "connector_overruns", "blind_windows"} {
+		if n, ok := field(a.doc, "aptsentinel.losses."+name+".count").(float64); !ok || n != 0 {
+			return false
+		}
+	}
+	if n, _ := field(a.doc, "aptsentinel.losses.serial_gaps.count").(float64); n != 1 {
+		return false
+	}
+	t.Logf("loss alert of one serial gap, tolerated: %v", field(a.doc, "message"))
+	return true
+}
+
+func TestOneSerialGap(t *testing.T) {
+	doc := func(kernel, gaps string) alertLine {
+		raw := `{"rule":{"id":"` + rules.LossRuleID + `"},"aptsentinel":{"losses":{"kernel_lost":{"count":` + kernel +
+			`},"serial_gaps":{"count":` + gaps + `},"socket_overruns":{"count":0},"connector_overruns":{"count":0},` +
+			`"blind_windows":{"count":0,"seconds":0,"from":null,"to":null}}}}`
+		var d map[string]any
+		must(t, json.Unmarshal([]byte(raw), &d))
+		return alertLine{raw: raw, doc: d}
+	}
+	for _, c := range []struct {
+		kernel, gaps string
+		want         bool
+	}{{"0", "1", true}, {"0", "2", false}, {"1", "1", false}, {"null", "1", false}, {"0", "null", false}, {"0", "0", false}} {
+		if got := oneSerialGap(t, doc(c.kernel, c.gaps)); got != c.want {
+			t.Errorf("kernel_lost %s, serial_gaps %s: %v, want %v", c.kernel, c.gaps, got, c.want)
+		}
+	}
 }
