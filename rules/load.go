@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 
@@ -251,13 +253,45 @@ func ruleMeta(name string, raw []byte, t *fileTOML) *Rule {
 	return r
 }
 
-// LoadFile reads and parses one rule file.
+// MaxFileSize bounds a rule file: a rule is a few KiB, and a huge file
+// dropped into rules.d by mistake must be refused, not read until memory
+// runs out.
+const MaxFileSize = 1 << 20
+
+// LoadFile reads and parses one rule file. Only a regular file of at most
+// MaxFileSize is read: a named pipe in rules.d would otherwise hang the
+// sensor's start or reload, a device feed it without end.
 func LoadFile(path string) (*RuleFile, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readRuleFile(path)
 	if err != nil {
 		return nil, &FileError{File: path, Msg: err.Error()}
 	}
 	return ParseFile(path, raw)
+}
+
+func readRuleFile(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a named pipe for reading blocks until a writer
+	// comes; the check below refuses it once open.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > MaxFileSize {
+		return nil, fmt.Errorf("larger than a rule file can be (%d bytes)", MaxFileSize)
+	}
+	return raw, nil
 }
 
 // Shipped returns the rules embedded in the binary, Source "builtin".

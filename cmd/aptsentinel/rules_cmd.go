@@ -48,10 +48,9 @@ Examples:
 Exit codes: 0 done, 1 a rule or event file is wrong, 2 bad usage.
 `
 
-// maxRuleFile bounds a rule file that rules check and rules test read:
-// a rule is a few KiB, and a device or a huge file named by mistake must
-// be refused, not read until memory runs out.
-const maxRuleFile = 1 << 20
+// maxRuleFile bounds a rule file that rules check and rules test read,
+// as the rules package bounds the files it loads.
+const maxRuleFile = rules.MaxFileSize
 
 // rulesCommand runs `aptsentinel rules ...`.
 func rulesCommand(args []string, stdout, stderr io.Writer) int {
