@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/aptsentinel/aptsentinel/internal/mmsg"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -77,23 +78,11 @@ type stream struct {
 	errno   unix.Errno
 	fromPID uint32
 
-	// batch state: recvmmsg headers pointing into slab, filled by batchFn.
-	batchFn func(fd uintptr) bool
-	msgs    []mmsghdr
-	iovs    []unix.Iovec
-	froms   []unix.RawSockaddrNetlink
-	slab    []byte
-	recs    []Record
-	batchN  int
+	// batch reads with recvmmsg(2); recs holds the records of a batch.
+	batch *mmsg.Reader
+	recs  []Record
 
 	messages, bytes, enobufs, foreign, short, truncated, reads atomic.Uint64
-}
-
-// mmsghdr is struct mmsghdr (include/linux/socket.h), which x/sys/unix
-// does not define; Go pads it to the C layout on every architecture.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	len uint32
 }
 
 // openStream opens the data socket with a receive buffer of rcvbuf bytes
@@ -134,21 +123,10 @@ func dialStream(what string, rcvbuf int) (*stream, error) {
 	return s, nil
 }
 
-// initBatch points every recvmmsg header at its slot and sender address.
+// initBatch sets up the batched read.
 func (s *stream) initBatch() {
-	s.msgs = make([]mmsghdr, batchSlots)
-	s.iovs = make([]unix.Iovec, batchSlots)
-	s.froms = make([]unix.RawSockaddrNetlink, batchSlots)
-	s.slab = make([]byte, batchSlots*slotSize)
+	s.batch = mmsg.NewReader(s.raw, batchSlots, slotSize)
 	s.recs = make([]Record, 0, batchSlots)
-	for i := range s.msgs {
-		s.iovs[i].Base = &s.slab[i*slotSize]
-		s.iovs[i].SetLen(slotSize)
-		s.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&s.froms[i]))
-		s.msgs[i].hdr.Iov = &s.iovs[i]
-		s.msgs[i].hdr.SetIovlen(1)
-	}
-	s.batchFn = s.recvBatch
 }
 
 func (s *stream) setReceiveBuffer(n int) error {
@@ -186,59 +164,36 @@ func (s *stream) recvOnce(fd uintptr) bool {
 	return true
 }
 
-// recvBatch is the RawConn.Read callback of the batched read: one
-// recvmmsg(2) that takes every datagram queued, up to batchSlots, without
-// waiting (MSG_DONTWAIT: when none is queued the poller waits instead).
-// It is a raw system call, without the runtime's syscall bookkeeping: it
-// cannot block, and entering a system call the runtime's way wakes the
-// runtime's monitor thread (sysmon) when the process was idle, one more
-// thread switch for every read at low rates.
-func (s *stream) recvBatch(fd uintptr) bool {
-	for i := range s.msgs {
-		s.msgs[i].hdr.Namelen = unix.SizeofSockaddrNetlink
-		s.msgs[i].hdr.Flags = 0
-	}
-	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd,
-		uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(len(s.msgs)), unix.MSG_DONTWAIT, 0, 0)
-	if errno == unix.EAGAIN || errno == unix.EINTR {
-		return false // wait for the poller
-	}
-	s.batchN, s.errno = int(n), errno
-	return true
-}
-
 // receiveBatch reads what is queued (at least one datagram, waiting for it)
 // and returns the records among it, checked as receive checks one datagram.
 // The records point into the slab: valid until the next call.
 func (s *stream) receiveBatch() ([]Record, error) {
-	if err := s.raw.Read(s.batchFn); err != nil {
-		return nil, err
-	}
+	n, errno, err := s.batch.Read()
 	switch {
-	case s.errno == unix.ENOBUFS:
+	case err != nil:
+		return nil, err
+	case errno == unix.ENOBUFS:
 		s.enobufs.Add(1)
 		return nil, nil
-	case s.errno != 0:
-		return nil, os.NewSyscallError("recvmmsg", s.errno)
+	case errno != 0:
+		return nil, os.NewSyscallError("recvmmsg", errno)
 	}
 	s.reads.Add(1)
 	recs := s.recs[:0]
 	var bytes uint64
-	for i := range s.batchN {
-		m := &s.msgs[i]
-		n := int(m.len)
+	for i := range n {
+		b, cut, sender := s.batch.Datagram(i)
 		switch {
-		case s.froms[i].Pid != 0:
+		case sender != 0:
 			s.foreign.Add(1)
 			continue
-		case m.hdr.Flags&unix.MSG_TRUNC != 0:
+		case cut:
 			s.truncated.Add(1)
 			continue
-		case n < nlmsgHeaderLen:
+		case len(b) < nlmsgHeaderLen:
 			s.short.Add(1)
 			continue
 		}
-		b := s.slab[i*slotSize : i*slotSize+n]
 		typ := binary.NativeEndian.Uint16(b[4:6])
 		if !isRecord(typ) {
 			continue

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/internal/mmsg"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -60,7 +61,7 @@ type ListenerStats struct {
 type Listener struct {
 	fs   FS
 	conn *netlink.Conn
-	rd   *batchReader // reads conn once subscribed (cnproc_read.go)
+	rd   *mmsg.Reader // reads conn once subscribed (cnproc_read.go)
 	log  *slog.Logger
 
 	// pending holds events that arrived while Listen waited for the LISTEN
@@ -90,7 +91,7 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 		conn.Close()
 		return nil, fmt.Errorf("procfs: proc connector: %w", err)
 	}
-	l.rd = newBatchReader(raw)
+	l.rd = mmsg.NewReader(raw, readSlots, readSlotSize)
 	size := cfg.ReceiveBuffer
 	if size == 0 {
 		size = DefaultReceiveBuffer
@@ -218,14 +219,17 @@ func (l *Listener) RunBatches(ctx context.Context, fn func([]Event)) error {
 	defer stop()
 	batch := make([]Event, 0, readSlots)
 	for {
-		n, err := l.rd.read()
+		n, errno, err := l.rd.Read()
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, unix.ENOBUFS) {
+		if errno == unix.ENOBUFS {
 			n := l.stats.overruns.Add(1)
 			l.log.Warn("receive buffer overrun: the kernel dropped process events", "overruns", n)
 			continue
+		}
+		if errno != 0 {
+			err = errno
 		}
 		if err != nil {
 			return fmt.Errorf("procfs: proc connector: receive: %w", err)
@@ -247,8 +251,9 @@ func (l *Listener) RunBatches(ctx context.Context, fn func([]Event)) error {
 // decodeDatagram appends the events of datagram i of the last read to
 // batch.
 func (l *Listener) decodeDatagram(i int, batch []Event) []Event {
-	b, ok := l.rd.datagram(i)
-	if !ok {
+	// Only root may send to a connector socket, but the kernel is port id 0.
+	b, cut, sender := l.rd.Datagram(i)
+	if cut || sender != 0 {
 		l.stats.malformed.Add(1)
 		l.log.Warn("proc connector datagram cut or not from the kernel: dropped")
 		return batch
