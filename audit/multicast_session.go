@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -45,6 +46,9 @@ type coexist struct {
 	wiresFirst, wiresLast [][]byte   // the rule set ahead of all rules, and after them
 	specsFirst, specsLast []RuleSpec // the specs of wiresFirst and wiresLast, index by index
 	coverage              []NeedCoverage
+	// coverageOf is the rule list coverage was computed from, as listed:
+	// the same list again (every check on a calm host) is not recomputed.
+	coverageOf [][]byte
 
 	handovers, reclaims, takenOver, blindWindows, tampers atomic.Uint64
 	blind                                                 blindBook // the windows blindWindows counts (blind.go)
@@ -427,7 +431,14 @@ func (s *Session) leaveGroupIfDue(now time.Time) error {
 // needs, reports new shadows as tampering and logs a change. It returns
 // the new shadows. Called with modeMu held.
 func (s *Session) updateCoverage(rules []KernelRule) []NeedCoverage {
+	if s.coverage != nil && sameWires(rules, s.coverageOf) {
+		return nil
+	}
 	now := Coverage(rules, s.needs, s.key)
+	s.coverageOf = s.coverageOf[:0]
+	for _, r := range rules {
+		s.coverageOf = append(s.coverageOf, r.Wire)
+	}
 	fresh := newShadows(s.coverage, now)
 	changed := !slices.EqualFunc(now, s.coverage, func(a, b NeedCoverage) bool {
 		return a.Name == b.Name && a.Verdict == b.Verdict && a.By == b.By
@@ -452,6 +463,12 @@ func (s *Session) updateCoverage(rules []KernelRule) []NeedCoverage {
 	return fresh
 }
 
+// sameWires reports whether rules are, in order, exactly the listed rules
+// wires.
+func sameWires(rules []KernelRule, wires [][]byte) bool {
+	return slices.EqualFunc(rules, wires, func(r KernelRule, w []byte) bool { return bytes.Equal(r.Wire, w) })
+}
+
 // logCoverage says which needed syscalls the loaded rules hide, at Open
 // (always) and when it changes.
 func (s *Session) logCoverage(atOpen bool) {
@@ -463,7 +480,7 @@ func (s *Session) logCoverage(atOpen bool) {
 			s.log.Warn("listing audit rules", "err", err.Error())
 			return
 		}
-		s.coverage = Coverage(rules, s.needs, s.key)
+		s.updateCoverage(rules)
 	}
 	s.logCoverageLocked(atOpen)
 }

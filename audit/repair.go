@@ -20,6 +20,11 @@ type Repairs struct {
 	// Shadowed lists needs that a rule of another hides since the last
 	// Repair.
 	Shadowed []NeedCoverage
+	// Status is the kernel's audit status as the check read it, before
+	// any repair (its Lost is the lost counter, so a caller needs no
+	// second request); StatusRead is false when the check failed first.
+	Status     Status
+	StatusRead bool
 }
 
 // Any reports whether anything was repaired.
@@ -62,6 +67,7 @@ func (s *Session) repair() (Repairs, error) {
 	if err != nil {
 		return r, err
 	}
+	r.Status, r.StatusRead = st, true
 	mode := s.Mode()
 	if mode == ModeLocked {
 		rules, err := listKernelRules(s.ctl)

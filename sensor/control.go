@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -34,8 +35,14 @@ func (s *sensor) runControl(ctx context.Context, req <-chan time.Time, res chan<
 		case at = <-req:
 		}
 		r := controlResult{at: at}
-		r.lost, r.lostErr = s.sess.Lost()
-		r.err = s.repairAudit()
+		rep, err := s.sess.Repair()
+		// One status request a round: Repair's gives the lost counter.
+		if rep.StatusRead {
+			r.lost = rep.Status.Lost
+		} else {
+			r.lostErr = fmt.Errorf("audit status not read: %w", err)
+		}
+		r.err = s.noteRepair(rep, err)
 		select {
 		case res <- r:
 		case <-ctx.Done():

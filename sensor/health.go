@@ -83,12 +83,11 @@ func (s *sensor) logHealth() {
 		"cache_len", s.tree.Len(), "cache_bytes", s.tree.Bytes(), "cache_evicted", s.tree.Evicted(), "resolve", s.res.stats)
 }
 
-// repairAudit puts back what others changed in the kernel's audit state
-// while the sensor runs (see audit.Session.Repair): events in between were
-// not seen, so it says so at warn level. Only a takeover of the audit PID
+// noteRepair takes the outcome of audit.Session.Repair, which put back
+// what others changed in the kernel's audit state while the sensor runs:
+// events in between were not seen, so it says so at warn level. Only a takeover of the audit PID
 // by a live process ends the sensor: it cannot see anything any more.
-func (s *sensor) repairAudit() error {
-	r, err := s.sess.Repair()
+func (s *sensor) noteRepair(r audit.Repairs, err error) error {
 	if errors.Is(err, audit.ErrPIDTakenOver) {
 		return err
 	}
