@@ -63,13 +63,13 @@ func (m *Mode) UnmarshalText(b []byte) error {
 // on: a multicast reader's overflow is not counted in the kernel's lost
 // counter (netlink_broadcast just skips a full socket), so the error on the
 // next read is the only sign that records were dropped.
-func openMulticast(rcvbuf int) (*stream, error) {
-	return dialStream("multicast", rcvbuf)
+func openMulticast(rcvbuf int, window time.Duration) (*stream, error) {
+	return dialStream("multicast", rcvbuf, window)
 }
 
 // joinReadlog joins the multicast group; EPERM means no CAP_AUDIT_READ.
 func (s *stream) joinReadlog() error {
-	if err := s.conn.JoinGroup(nlgrpReadlog); err != nil {
+	if err := unix.SetsockoptInt(s.batch.FD(), unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, nlgrpReadlog); err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("audit: join the audit multicast group: needs CAP_AUDIT_READ (kernel 3.16 or later): %w", err)
 		}
@@ -80,7 +80,7 @@ func (s *stream) joinReadlog() error {
 
 // leaveReadlog leaves the multicast group (the socket stays open).
 func (s *stream) leaveReadlog() error {
-	if err := s.conn.LeaveGroup(nlgrpReadlog); err != nil {
+	if err := unix.SetsockoptInt(s.batch.FD(), unix.SOL_NETLINK, unix.NETLINK_DROP_MEMBERSHIP, nlgrpReadlog); err != nil {
 		return fmt.Errorf("audit: leave the audit multicast group: %w", err)
 	}
 	return nil

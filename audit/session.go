@@ -36,6 +36,11 @@ type Config struct {
 	// ReceiveBuffer is the data socket's receive buffer in bytes; default
 	// DefaultReceiveBuffer.
 	ReceiveBuffer int
+	// BatchWindow: after a read that emptied a socket while records keep
+	// coming, the next read waits up to this long, so one wake-up takes
+	// the records of many events (internal/mmsg). 0: every record is read
+	// as soon as it is queued.
+	BatchWindow time.Duration
 	// BacklogWait is the kernel's backlog_wait_time: how long an audited
 	// syscall may wait while the backlog is full. Zero means
 	// DefaultBacklogWait; negative means no wait (records are dropped and
@@ -203,7 +208,7 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 	}
 	s.setMode(mode)
 
-	if s.mcast, err = openMulticast(cfg.ReceiveBuffer); err != nil {
+	if s.mcast, err = openMulticast(cfg.ReceiveBuffer, cfg.BatchWindow); err != nil {
 		return nil, err
 	}
 	if mode != ModeUnicast {
@@ -240,7 +245,7 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 		s.log.Warn("removed stale audit rules", "key", s.key, "count", n)
 	}
 
-	if s.data, err = openStream(cfg.ReceiveBuffer); err != nil {
+	if s.data, err = openStream(cfg.ReceiveBuffer, cfg.BatchWindow); err != nil {
 		return nil, err
 	}
 	if mode == ModeUnicast {

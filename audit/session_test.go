@@ -435,7 +435,7 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "holder":
 		// Become the audit PID, say so, and hold it until killed.
-		s, err := openStream(1 << 16)
+		s, err := openStream(1<<16, 0)
 		if err == nil {
 			err = s.becomePID(uint32(os.Getpid()))
 		}

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/aptsentinel/aptsentinel/internal/mmsg"
 	"github.com/mdlayher/netlink"
@@ -61,26 +58,17 @@ type StreamStats struct {
 
 // stream is the data socket: the one that becomes the audit PID, so the
 // kernel unicasts every record to it (kernel/audit.c auditd_set stores the
-// sender's port id).
+// sender's port id). Once dialed, the socket lives outside the runtime's
+// poller (internal/mmsg): batch reads wait on the reader's own epoll set.
 type stream struct {
-	conn *netlink.Conn
-	raw  syscall.RawConn
-	buf  []byte
-
 	// pending holds records (copied) that arrived while waiting for the
 	// ACK of set-pid; Run hands them out first.
 	pending []Record
 
-	// read state, filled by readFn; kept here so that the closure passed
-	// to RawConn.Read is built once and receiving allocates nothing.
-	readFn  func(fd uintptr) bool
-	n       int
-	errno   unix.Errno
-	fromPID uint32
-
 	// batch reads with recvmmsg(2); recs holds the records of a batch.
 	batch *mmsg.Reader
 	recs  []Record
+	seq   uint32 // the last request's sequence number
 
 	messages, bytes, enobufs, foreign, short, truncated, reads atomic.Uint64
 }
@@ -89,79 +77,68 @@ type stream struct {
 // (SO_RCVBUFFORCE, which may exceed net.core.rmem_max, else SO_RCVBUF) and
 // NETLINK_NO_ENOBUFS, so that an overflow loses records (counted by the
 // kernel in Status.Lost) instead of failing the read.
-func openStream(rcvbuf int) (*stream, error) {
-	s, err := dialStream("data", rcvbuf)
+func openStream(rcvbuf int, window time.Duration) (*stream, error) {
+	s, err := dialStream("data", rcvbuf, window)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.conn.SetOption(netlink.NoENOBUFS, true); err != nil {
-		s.conn.Close()
+	if err := unix.SetsockoptInt(s.batch.FD(), unix.SOL_NETLINK, unix.NETLINK_NO_ENOBUFS, 1); err != nil {
+		s.close()
 		return nil, fmt.Errorf("audit: data socket: set NETLINK_NO_ENOBUFS: %w", err)
 	}
 	return s, nil
 }
 
 // dialStream opens a NETLINK_AUDIT socket with an rcvbuf-byte receive
-// buffer, ready to read records one at a time or in batches; what names it
-// in errors ("data", "multicast").
-func dialStream(what string, rcvbuf int) (*stream, error) {
+// buffer and a batch window (mmsg.NewReader); what names it in errors
+// ("data", "multicast").
+func dialStream(what string, rcvbuf int, window time.Duration) (*stream, error) {
 	conn, err := netlink.Dial(unix.NETLINK_AUDIT, nil)
 	if err != nil {
 		return nil, fmt.Errorf("audit: dial %s socket: %w", what, err)
 	}
-	s := &stream{conn: conn, buf: make([]byte, readBufferSize)}
-	if s.raw, err = conn.SyscallConn(); err != nil {
+	raw, err := conn.SyscallConn()
+	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
 	}
-	if err := s.setReceiveBuffer(rcvbuf); err != nil {
-		conn.Close()
-		return nil, err
+	fd, err := mmsg.Detach(raw, conn.Close)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
 	}
-	s.readFn = s.recvOnce
-	s.initBatch()
-	return s, nil
+	if err := setReceiveBuffer(fd, rcvbuf); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
+	}
+	rd, err := mmsg.NewReader(fd, batchSlots, slotSize, window)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
+	}
+	return &stream{batch: rd, recs: make([]Record, 0, batchSlots)}, nil
 }
 
-// initBatch sets up the batched read.
-func (s *stream) initBatch() {
-	s.batch = mmsg.NewReader(s.raw, batchSlots, slotSize)
-	s.recs = make([]Record, 0, batchSlots)
-}
-
-func (s *stream) setReceiveBuffer(n int) error {
-	var sockErr error
-	err := s.raw.Control(func(fd uintptr) {
-		sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n)
-	})
-	if err == nil && sockErr == nil {
+func setReceiveBuffer(fd, n int) error {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
 		return nil
 	}
 	// SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped at rmem_max.
-	if err := s.conn.SetReadBuffer(n); err != nil {
-		return fmt.Errorf("audit: data socket: set receive buffer to %d bytes: %w", n, err)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
+		return fmt.Errorf("set receive buffer to %d bytes: %w", n, err)
 	}
 	return nil
 }
 
 // receiveBuffer returns the kernel's receive buffer size (twice what was set,
 // socket(7)).
-func (s *stream) receiveBuffer() (int, error) { return s.conn.ReadBuffer() }
+func (s *stream) receiveBuffer() (int, error) {
+	return unix.GetsockoptInt(s.batch.FD(), unix.SOL_SOCKET, unix.SO_RCVBUF)
+}
 
-// recvOnce is the RawConn.Read callback: one recvfrom(2) into s.buf with the
-// sender's address, so records forged by a local process (unicast to our
-// port id is allowed to anyone) can be told from the kernel's.
-func (s *stream) recvOnce(fd uintptr) bool {
-	var from unix.RawSockaddrNetlink
-	fromLen := uint32(unix.SizeofSockaddrNetlink)
-	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd,
-		uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), unix.MSG_DONTWAIT,
-		uintptr(unsafe.Pointer(&from)), uintptr(unsafe.Pointer(&fromLen)))
-	if errno == unix.EAGAIN || errno == unix.EINTR {
-		return false // wait for the poller
-	}
-	s.n, s.errno, s.fromPID = int(n), errno, from.Pid
-	return true
+// send sends one request on this socket and returns its sequence number.
+func (s *stream) send(typ uint16, flags uint16, data []byte) (uint32, error) {
+	s.seq++
+	return s.seq, mmsg.Send(s.batch.FD(), typ, flags|unix.NLM_F_REQUEST, s.seq, data)
 }
 
 // receiveBatch reads what is queued (at least one datagram, waiting for it)
@@ -207,45 +184,6 @@ func (s *stream) receiveBatch() ([]Record, error) {
 	return recs, nil
 }
 
-// datagram is one received netlink datagram.
-type datagram struct {
-	typ uint16
-	seq uint32
-	// payload is everything after the header. Audit records carry one
-	// message per datagram and kernel/audit.c audit_log_end sets their
-	// nlmsg_len to the payload length only (kauditd_send_multicast_skb
-	// explains the quirk), so the header's length is not used.
-	payload []byte
-}
-
-var errSkip = errors.New("skip datagram")
-
-// receive reads one datagram. errSkip means it was dropped and counted.
-func (s *stream) receive() (datagram, error) {
-	if err := s.raw.Read(s.readFn); err != nil {
-		return datagram{}, err
-	}
-	switch {
-	case s.errno == unix.ENOBUFS:
-		s.enobufs.Add(1)
-		return datagram{}, errSkip
-	case s.errno != 0:
-		return datagram{}, os.NewSyscallError("recvfrom", s.errno)
-	case s.fromPID != 0:
-		s.foreign.Add(1)
-		return datagram{}, errSkip
-	case s.n < nlmsgHeaderLen:
-		s.short.Add(1)
-		return datagram{}, errSkip
-	}
-	b := s.buf[:s.n]
-	return datagram{
-		typ:     binary.NativeEndian.Uint16(b[4:6]),
-		seq:     binary.NativeEndian.Uint32(b[8:12]),
-		payload: b[nlmsgHeaderLen:],
-	}, nil
-}
-
 // recordData is a record's text. Some kernels count a trailing NUL in the
 // payload; the text never contains one, so it is cut off.
 func recordData(payload []byte) []byte {
@@ -272,36 +210,46 @@ func (s *stream) becomePID(pid uint32) error {
 	if err != nil {
 		return err
 	}
-	req, err := s.conn.Send(netlink.Message{
-		Header: netlink.Header{Type: msgSet, Flags: netlink.Request | netlink.Acknowledge},
-		Data:   b,
-	})
+	seq, err := s.send(msgSet, unix.NLM_F_ACK, b)
 	if err != nil {
 		return fmt.Errorf("audit: set audit pid: %w", mapPermission(err))
 	}
-	if err := s.conn.SetReadDeadline(time.Now().Add(controlTimeout)); err != nil {
-		return err
-	}
-	defer s.conn.SetReadDeadline(time.Time{})
+	deadline := time.Now().Add(controlTimeout)
 	for {
-		d, err := s.receive()
-		if errors.Is(err, errSkip) {
-			continue
-		}
+		ok, err := s.batch.WaitReadable(time.Until(deadline))
 		if err != nil {
 			return fmt.Errorf("audit: set audit pid: waiting for ACK: %w", err)
 		}
-		if d.typ == nlmsgError && d.seq == req.Header.Sequence {
-			if len(d.payload) < 4 {
-				return fmt.Errorf("audit: set audit pid: short NLMSG_ERROR of %d bytes", len(d.payload))
-			}
-			if code := int32(binary.NativeEndian.Uint32(d.payload)); code != 0 {
-				return fmt.Errorf("audit: set audit pid: %w", mapPermission(unix.Errno(-code)))
-			}
-			return nil
+		if !ok {
+			return fmt.Errorf("audit: set audit pid: no ACK within %v", controlTimeout)
 		}
-		if isRecord(d.typ) {
-			s.pending = append(s.pending, Record{Type: d.typ, Data: bytes.Clone(recordData(d.payload))})
+		n, errno := s.batch.ReadNow()
+		if errno == unix.ENOBUFS {
+			s.enobufs.Add(1)
+			continue
+		}
+		if errno != 0 {
+			return fmt.Errorf("audit: set audit pid: waiting for ACK: %w", os.NewSyscallError("recvmmsg", errno))
+		}
+		for i := range n {
+			d, cut, sender := s.batch.Datagram(i)
+			if cut || sender != 0 || len(d) < nlmsgHeaderLen {
+				continue
+			}
+			typ := binary.NativeEndian.Uint16(d[4:6])
+			payload := d[nlmsgHeaderLen:]
+			if typ == nlmsgError && binary.NativeEndian.Uint32(d[8:12]) == seq {
+				if len(payload) < 4 {
+					return fmt.Errorf("audit: set audit pid: short NLMSG_ERROR of %d bytes", len(payload))
+				}
+				if code := int32(binary.NativeEndian.Uint32(payload)); code != 0 {
+					return fmt.Errorf("audit: set audit pid: %w", mapPermission(unix.Errno(-code)))
+				}
+				return nil
+			}
+			if isRecord(typ) {
+				s.pending = append(s.pending, Record{Type: typ, Data: bytes.Clone(recordData(payload))})
+			}
 		}
 	}
 }
@@ -315,7 +263,7 @@ func (s *stream) requestPID(pid uint32) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.conn.Send(netlink.Message{Header: netlink.Header{Type: msgSet, Flags: netlink.Request}, Data: b}); err != nil {
+	if _, err := s.send(msgSet, 0, b); err != nil {
 		return fmt.Errorf("audit: set audit pid: %w", mapPermission(err))
 	}
 	return nil
@@ -334,17 +282,17 @@ func (s *stream) run(ctx context.Context, fn func([]Record)) error {
 		s.pending = nil
 	}
 
-	// A read deadline in the past wakes the blocked read without closing
-	// the socket, which stays the audit PID until Close.
+	// Wake makes the blocked read return without closing the socket,
+	// which stays the audit PID until Close.
 	woken := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		s.conn.SetReadDeadline(time.Unix(1, 0))
+		s.batch.Wake()
 		close(woken)
 	})
 	defer func() {
 		if !stop() {
 			<-woken
-			s.conn.SetReadDeadline(time.Time{})
+			s.batch.ClearWake()
 		}
 	}()
 	for {
@@ -379,7 +327,7 @@ func (s *stream) stats() StreamStats {
 	}
 }
 
-func (s *stream) close() error { return s.conn.Close() }
+func (s *stream) close() error { return s.batch.Close() }
 
 // wake makes a blocked receive return (Close uses it to stop Run).
-func (s *stream) wake() { s.conn.SetReadDeadline(time.Unix(1, 0)) }
+func (s *stream) wake() { s.batch.Wake() }

@@ -32,6 +32,10 @@ type ListenConfig struct {
 	// Logger receives warnings (overruns, malformed messages). nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// BatchWindow is the socket's batch window (internal/mmsg): while
+	// events keep coming, a read waits up to this long so that one
+	// wake-up takes many. 0 reads each event as soon as it is queued.
+	BatchWindow time.Duration
 }
 
 // ListenerStats counts what the listener saw. Nothing is dropped without
@@ -59,10 +63,9 @@ type ListenerStats struct {
 // It needs CAP_NET_ADMIN in the initial user namespace and works only in the
 // initial network namespace.
 type Listener struct {
-	fs   FS
-	conn *netlink.Conn
-	rd   *mmsg.Reader // reads conn once subscribed (cnproc_read.go)
-	log  *slog.Logger
+	fs  FS
+	rd  *mmsg.Reader // the socket and its batched reads (cnproc_read.go)
+	log *slog.Logger
 
 	// pending holds events that arrived while Listen waited for the LISTEN
 	// reply; Run emits them first.
@@ -85,25 +88,33 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("procfs: proc connector: dial: %w", err)
 	}
-	l := newListener(fs, conn, cfg)
 	raw, err := conn.SyscallConn()
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("procfs: proc connector: %w", err)
 	}
-	l.rd = mmsg.NewReader(raw, readSlots, readSlotSize)
+	fd, err := mmsg.Detach(raw, conn.Close)
+	if err != nil {
+		return nil, fmt.Errorf("procfs: proc connector: %w", err)
+	}
 	size := cfg.ReceiveBuffer
 	if size == 0 {
 		size = DefaultReceiveBuffer
 	}
-	if err := conn.SetReadBuffer(size); err != nil {
-		conn.Close()
+	if err := setReceiveBuffer(fd, size); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("procfs: proc connector: set receive buffer to %d: %w", size, err)
 	}
-	if err := conn.JoinGroup(cnIdxProc); err != nil {
-		conn.Close()
+	if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, cnIdxProc); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("procfs: proc connector: join group %d: %w", cnIdxProc, err)
 	}
+	rd, err := mmsg.NewReader(fd, readSlots, readSlotSize, cfg.BatchWindow)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("procfs: proc connector: %w", err)
+	}
+	l := newListener(fs, rd, cfg)
 	if err := l.subscribe(); err != nil {
 		l.Close()
 		return nil, err
@@ -111,12 +122,21 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 	return l, nil
 }
 
-func newListener(fs FS, conn *netlink.Conn, cfg ListenConfig) *Listener {
+// setReceiveBuffer sets fd's receive buffer: SO_RCVBUFFORCE (which root may
+// set above net.core.rmem_max), else SO_RCVBUF.
+func setReceiveBuffer(fd, n int) error {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
+		return nil
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+}
+
+func newListener(fs FS, rd *mmsg.Reader, cfg ListenConfig) *Listener {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Listener{fs: fs, conn: conn, log: log.With("component", "proc connector")}
+	return &Listener{fs: fs, rd: rd, log: log.With("component", "proc connector")}
 }
 
 // send sends one multicast control operation.
@@ -129,8 +149,7 @@ func (l *Listener) send(op uint32) (seq, ack uint32, err error) {
 	}
 	// The connector ignores the netlink type; NLMSG_DONE is what the kernel
 	// itself uses for connector messages.
-	_, err = l.conn.Send(netlink.Message{Header: netlink.Header{Type: netlink.Done, Sequence: seq}, Data: data})
-	if err != nil {
+	if err := mmsg.Send(l.rd.FD(), unix.NLMSG_DONE, unix.NLM_F_REQUEST, seq, data); err != nil {
 		return 0, 0, fmt.Errorf("procfs: proc connector: send op %d: %w", op, err)
 	}
 	return seq, ack, nil
@@ -145,47 +164,50 @@ func (l *Listener) subscribe() error {
 	if err != nil {
 		return err
 	}
-	if err := l.conn.SetReadDeadline(time.Now().Add(ackTimeout)); err != nil {
-		return fmt.Errorf("procfs: proc connector: set deadline: %w", err)
-	}
-	defer l.conn.SetReadDeadline(time.Time{})
+	deadline := time.Now().Add(ackTimeout)
 	for {
-		msgs, err := l.conn.Receive()
-		if errors.Is(err, unix.ENOBUFS) {
+		ready, err := l.rd.WaitReadable(time.Until(deadline))
+		if err != nil {
+			return fmt.Errorf("procfs: proc connector: wait for the LISTEN reply: %w", err)
+		}
+		if !ready {
+			// cn_proc_ack sends nothing when the request was refused and
+			// there is no other listener, so silence means refusal.
+			return fmt.Errorf("procfs: proc connector: no reply to LISTEN within %v (refused? it needs CAP_NET_ADMIN in the initial namespaces)", ackTimeout)
+		}
+		n, errno := l.rd.ReadNow()
+		if errno == unix.ENOBUFS {
 			l.stats.overruns.Add(1)
 			continue
 		}
-		if isTimeout(err) {
-			// cn_proc_ack sends nothing when the request was refused and
-			// there is no other listener, so silence means refusal.
-			return fmt.Errorf("procfs: proc connector: no reply to LISTEN within %v (refused? it needs CAP_NET_ADMIN in the initial namespaces): %w", ackTimeout, err)
-		}
-		if err != nil {
-			return fmt.Errorf("procfs: proc connector: receive LISTEN reply: %w", err)
+		if errno != 0 {
+			return fmt.Errorf("procfs: proc connector: receive LISTEN reply: %w", errno)
 		}
 		if err := l.refreshClock(); err != nil {
 			return err
 		}
-		for _, m := range msgs {
-			ev, cn, ok, err := parseConnectorMessage(m.Data)
-			if err == nil && ok && ev.What == eventNone && cn.Ack == ack+1 {
-				if ev.AckErr != 0 {
-					return fmt.Errorf("procfs: proc connector: LISTEN refused: %w", unix.Errno(ev.AckErr))
+		for i := range n {
+			b, cut, sender := l.rd.Datagram(i)
+			for !cut && sender == 0 && len(b) > 0 {
+				payload, rest, err := nextMessage(b)
+				if err != nil {
+					break
 				}
-				l.log.Debug("subscribed")
-				return nil
-			}
-			if e, ok := l.handle(m.Data); ok {
-				l.pending = append(l.pending, e)
+				b = rest
+				ev, cn, ok, err := parseConnectorMessage(payload)
+				if err == nil && ok && ev.What == eventNone && cn.Ack == ack+1 {
+					if ev.AckErr != 0 {
+						return fmt.Errorf("procfs: proc connector: LISTEN refused: %w", unix.Errno(ev.AckErr))
+					}
+					l.log.Debug("subscribed")
+					return nil
+				}
+				if e, ok := l.handle(payload); ok {
+					l.pending = append(l.pending, e)
+				}
 			}
 		}
 	}
-}
-
-// isTimeout reports whether err is a read deadline expiry.
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
 }
 
 // Run receives events and passes each to emit, in the order the kernel sent
@@ -211,11 +233,9 @@ func (l *Listener) RunBatches(ctx context.Context, fn func([]Event)) error {
 		fn(l.pending)
 	}
 	l.pending = nil
-	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("procfs: proc connector: clear deadline: %w", err)
-	}
-	// A read deadline in the past wakes the blocked read when ctx ends.
-	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(time.Unix(1, 0)) })
+	l.rd.ClearWake()
+	// Wake ends the blocked read when ctx ends.
+	stop := context.AfterFunc(ctx, l.rd.Wake)
 	defer stop()
 	batch := make([]Event, 0, readSlots)
 	for {
@@ -298,7 +318,7 @@ func (l *Listener) Stats() ListenerStats {
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		_, _, sendErr := l.send(mcastIgnore)
-		closeErr := l.conn.Close()
+		closeErr := l.rd.Close()
 		if closeErr != nil {
 			closeErr = fmt.Errorf("procfs: proc connector: close: %w", closeErr)
 		}

@@ -37,6 +37,10 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// Listen to forks before scanning /proc: a process forked during the
 	// scan is then seen by one or both, never by neither.
+	// The proc connector is read without a batch window: an auditd's exec
+	// must reach watchDaemon before auditd asks for the audit PID, which
+	// the kernel refuses while the sensor holds it
+	// (TestE2EAuditdStartsAndStopsUnderSensor).
 	lis, err := procfs.Listen(s.fs, procfs.ListenConfig{Logger: log})
 	if err != nil {
 		return fmt.Errorf("proc connector: %w", err)
@@ -51,6 +55,7 @@ func Run(ctx context.Context, cfg Config) error {
 		BacklogLimit:  cfg.BacklogLimit,
 		ReceiveBuffer: cfg.ReceiveBuffer,
 		BacklogWait:   cfg.BacklogWait,
+		BatchWindow:   cfg.batchWindow(),
 		Logger:        log,
 		OnTamper:      s.onTamper,
 	})

@@ -88,6 +88,8 @@ func badInputCases(f cliFiles) []cliCase {
 		{[]string{"run", "--lateness", "-5m"}, 2, "--lateness -5m0s"},
 		{[]string{"run", "--backlog-wait", "-1s"}, 2, "--backlog-wait -1s: want 0 to 10s"},
 		{[]string{"run", "--backlog-wait", "11s"}, 2, "--backlog-wait 11s"},
+		{[]string{"run", "--batch-window", "-1ms"}, 2, "--batch-window -1ms: want 0 to 1s"},
+		{[]string{"run", "--batch-window", "2s"}, 2, "--batch-window 2s: want 0 to 1s"},
 		{[]string{"run", "--backlog-wait", "soon"}, 2, `invalid value "soon" for flag -backlog-wait`},
 		{[]string{"run", "--output", "frob"}, 2, `--output "frob": want one of`},
 		{[]string{"run", "--backlog-limit", "-1"}, 2, `invalid value "-1" for flag -backlog-limit`},

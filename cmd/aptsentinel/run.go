@@ -33,6 +33,7 @@ type runOptions struct {
 	rulesDir      string
 	lateness      time.Duration
 	backlogWait   time.Duration
+	batchWindow   time.Duration
 }
 
 const runUsage = `Usage: aptsentinel run [flags]
@@ -82,6 +83,8 @@ func runFlags() *runOptions {
 		"how long a pending sequence waits for events stamped inside its window that arrive late (0-1h)")
 	f.DurationVar(&o.backlogWait, "backlog-wait", audit.DefaultBacklogWait,
 		"longest an audited syscall waits for room in a full kernel backlog before its record is dropped (0 drops at once; 0-10s)")
+	f.DurationVar(&o.batchWindow, "batch-window", sensor.DefaultBatchWindow,
+		"while records keep coming, how long a read waits so that one wake-up takes many events: less CPU, up to this much later an alert (0 reads each record as it comes; 0-1s)")
 	return o
 }
 
@@ -110,6 +113,8 @@ func (o *runOptions) parse(args []string) error {
 		return usageError{fmt.Sprintf("--parent-wait %s: want 0 to 1s", o.parentWait)}
 	case o.lateness < 0 || o.lateness > time.Hour:
 		return usageError{fmt.Sprintf("--lateness %s: want 0 to 1h", o.lateness)}
+	case o.batchWindow < 0 || o.batchWindow > time.Second:
+		return usageError{fmt.Sprintf("--batch-window %s: want 0 to 1s", o.batchWindow)}
 	case o.backlogWait < 0 || o.backlogWait > 10*time.Second:
 		return usageError{fmt.Sprintf("--backlog-wait %s: want 0 to 10s", o.backlogWait)}
 	}
@@ -178,6 +183,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		ReceiveBuffer: o.receiveBufMiB << 20,
 		ParentWait:    o.parentWait,
 		BacklogWait:   noWaitIsNegative(o.backlogWait),
+		BatchWindow:   noWaitIsNegative(o.batchWindow),
 		Version:       version,
 		// GOMAXPROCS in the environment is the operator's choice.
 		AdaptProcs: os.Getenv("GOMAXPROCS") == "",

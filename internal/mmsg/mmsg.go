@@ -2,14 +2,29 @@
 // recvmmsg(2) takes every datagram queued, up to a fixed number of slots,
 // into buffers kept for the reader's life, so a read allocates nothing.
 // The audit data socket and the proc connector socket both read this way.
+//
+// The socket is kept out of the Go runtime's poller (Detach): the poller
+// watches sockets edge-triggered, so every datagram queued wakes a thread,
+// even one that nobody is waiting for. A Reader waits on an epoll set of
+// its own instead (the socket armed one-shot, a timer and a waker), which
+// the runtime's poller watches in its place; that is what lets a batch
+// window (NewReader) gather the records of many events into one wake-up.
 package mmsg
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// ErrWoken is returned by Read after Wake.
+var ErrWoken = errors.New("mmsg: read woken")
 
 // mmsghdr is struct mmsghdr (include/linux/socket.h), which x/sys/unix
 // does not define; Go pads it to the C layout on every architecture.
@@ -18,11 +33,21 @@ type mmsghdr struct {
 	len uint32
 }
 
-// Reader reads through the runtime's poller: when nothing is queued the
-// goroutine parks until the socket is readable, as any Go socket read does.
+// Reader reads one socket in batches. Read is for one goroutine at a
+// time; Wake may be called from any.
 type Reader struct {
-	raw   syscall.RawConn
-	fn    func(fd uintptr) bool // r.recv, bound once so reads do not allocate
+	sock, ep, timer, waker int
+	epf                    *os.File // ep, watched by the runtime's poller
+	epRaw                  syscall.RawConn
+	waitFn                 func(fd uintptr) bool // r.poll, bound once so waits do not allocate
+	evs                    [3]unix.EpollEvent
+
+	window   time.Duration
+	armed    bool      // the socket is armed in ep (one-shot)
+	partial  bool      // the last read emptied the socket
+	lastRead time.Time // when a read last returned datagrams
+	woken    atomic.Bool
+
 	msgs  []mmsghdr
 	iovs  []unix.Iovec
 	froms []unix.RawSockaddrNetlink
@@ -33,18 +58,52 @@ type Reader struct {
 	errno unix.Errno
 }
 
+// Detach takes a socket out of the runtime's poller: it duplicates the
+// descriptor, then closes the original through its owner (close), which
+// removes the poller's registration. The copy is the same socket (bound
+// address, groups and options kept) and is the caller's to close.
+func Detach(raw syscall.RawConn, close func() error) (int, error) {
+	fd, err := -1, error(nil)
+	if cerr := raw.Control(func(s uintptr) {
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, fmt.Errorf("mmsg: duplicate socket: %w", err)
+	}
+	if err := close(); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("mmsg: close the poller's copy of the socket: %w", err)
+	}
+	return fd, nil
+}
+
 // NewReader returns a reader of up to slots datagrams of up to slotSize
-// bytes each per read; a longer datagram is cut by the kernel (Datagram
-// reports it).
-func NewReader(raw syscall.RawConn, slots, slotSize int) *Reader {
-	r := &Reader{
-		raw:   raw,
+// bytes each per read from sock, a socket outside the runtime's poller
+// (Detach); a longer datagram is cut by the kernel (Datagram reports it).
+// The reader owns sock from then on: Close closes it.
+//
+// window is the batch window: after a read that emptied the socket, while
+// datagrams keep coming (two reads within window), the next read waits for
+// the window's end, so that one wake-up takes what came meanwhile. Ends
+// fall on multiples of window since process start, so readers with the
+// same window wake together. A datagram after a calm of at least window is
+// read at once. 0 reads every datagram as soon as it is queued.
+func NewReader(sock, slots, slotSize int, window time.Duration) (r *Reader, err error) {
+	r = &Reader{
+		sock: sock, ep: -1, timer: -1, waker: -1, window: window,
 		msgs:  make([]mmsghdr, slots),
 		iovs:  make([]unix.Iovec, slots),
 		froms: make([]unix.RawSockaddrNetlink, slots),
 		slab:  make([]byte, slots*slotSize),
 		slot:  slotSize,
 	}
+	defer func() {
+		if err != nil {
+			r.closeWaiters()
+		}
+	}()
 	for i := range r.msgs {
 		r.iovs[i].Base = &r.slab[i*slotSize]
 		r.iovs[i].SetLen(slotSize)
@@ -52,22 +111,123 @@ func NewReader(raw syscall.RawConn, slots, slotSize int) *Reader {
 		r.msgs[i].hdr.Iov = &r.iovs[i]
 		r.msgs[i].hdr.SetIovlen(1)
 	}
-	r.fn = r.recv
-	return r
+	if r.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mmsg: epoll_create1: %w", err)
+	}
+	if r.timer, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mmsg: timerfd_create: %w", err)
+	}
+	if r.waker, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mmsg: eventfd: %w", err)
+	}
+	for _, fd := range []int{r.timer, r.waker} {
+		if err := unix.EpollCtl(r.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			return nil, fmt.Errorf("mmsg: epoll_ctl: %w", err)
+		}
+	}
+	if err := unix.EpollCtl(r.ep, unix.EPOLL_CTL_ADD, sock, &unix.EpollEvent{Fd: int32(sock)}); err != nil {
+		return nil, fmt.Errorf("mmsg: epoll_ctl: %w", err)
+	}
+	// A non-blocking epoll descriptor goes into the runtime's poller.
+	if err := unix.SetNonblock(r.ep, true); err != nil {
+		return nil, fmt.Errorf("mmsg: epoll: %w", err)
+	}
+	r.epf = os.NewFile(uintptr(r.ep), "mmsg-epoll")
+	if r.epRaw, err = r.epf.SyscallConn(); err != nil {
+		return nil, fmt.Errorf("mmsg: epoll: %w", err)
+	}
+	r.waitFn = r.poll
+	return r, nil
 }
 
-// recv is the RawConn.Read callback: one recvmmsg(2) that never waits
-// (MSG_DONTWAIT; when nothing is queued the poller waits instead). It is a
-// raw system call, without the runtime's syscall bookkeeping: it cannot
-// block, and entering a system call the runtime's way wakes the runtime's
-// monitor thread (sysmon) when the process was idle, one more thread
-// switch per read at low rates.
-func (r *Reader) recv(fd uintptr) bool {
+// FD returns the socket, for sends and socket options.
+func (r *Reader) FD() int { return r.sock }
+
+// Read waits for at least one datagram and reads what is queued (see
+// NewReader for the batch window). It returns how many it read, or the
+// socket's error number (ENOBUFS after an overrun), or ErrWoken after
+// Wake.
+func (r *Reader) Read() (n int, errno unix.Errno, err error) {
+	for {
+		if r.woken.Load() {
+			return 0, 0, ErrWoken
+		}
+		if !r.partial || r.window == 0 {
+			if r.recv() {
+				return r.took()
+			}
+			if err := r.arm(); err != nil {
+				return 0, 0, err
+			}
+		} else if err := r.setTimer(r.window - time.Since(epoch)%r.window); err != nil {
+			return 0, 0, err
+		}
+		if err := r.epRaw.Read(r.waitFn); err != nil {
+			return 0, 0, err
+		}
+		if r.woken.Load() {
+			return 0, 0, ErrWoken
+		}
+		if r.partial {
+			// The window ended: read what gathered, or wait for the
+			// socket when nothing did.
+			r.partial = false
+			if r.recv() {
+				return r.took()
+			}
+		}
+	}
+}
+
+// ReadNow reads what is queued without waiting: 0 when nothing is.
+func (r *Reader) ReadNow() (n int, errno unix.Errno) {
+	if !r.recv() {
+		return 0, 0
+	}
+	n, errno, _ = r.took()
+	return n, errno
+}
+
+// WaitReadable waits up to timeout for a datagram to be queued; it is for
+// replies at setup, outside the hot path, and reports whether one is.
+func (r *Reader) WaitReadable(timeout time.Duration) (bool, error) {
+	fds := []unix.PollFd{{Fd: int32(r.sock), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, int(timeout.Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		return n > 0, err
+	}
+}
+
+// took ends a read that returned: it notes whether the socket was emptied
+// and whether datagrams keep coming.
+func (r *Reader) took() (int, unix.Errno, error) {
+	if r.errno != 0 {
+		r.partial = false
+		return 0, r.errno, nil
+	}
+	now := time.Now()
+	// A read that emptied the socket shortly after another is a stream:
+	// the next read waits for the window's end. After a calm, the socket
+	// is armed again, so a lone event is read the moment it comes.
+	r.partial = r.n < len(r.msgs) && now.Sub(r.lastRead) < r.window
+	r.lastRead = now
+	return r.n, 0, nil
+}
+
+// recv is one recvmmsg(2) that never waits, as a raw system call: it
+// cannot block, and entering a system call the runtime's way wakes the
+// runtime's monitor thread (sysmon) when the process was idle, one more
+// thread switch per read at low rates. It reports whether it read
+// datagrams or got an error.
+func (r *Reader) recv() bool {
 	for i := range r.msgs {
 		r.msgs[i].hdr.Namelen = unix.SizeofSockaddrNetlink
 		r.msgs[i].hdr.Flags = 0
 	}
-	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd,
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(r.sock),
 		uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)), unix.MSG_DONTWAIT, 0, 0)
 	if errno == unix.EAGAIN || errno == unix.EINTR {
 		return false
@@ -76,18 +236,63 @@ func (r *Reader) recv(fd uintptr) bool {
 	return true
 }
 
-// Read waits for at least one datagram and reads what is queued. It
-// returns how many it read, or the socket's error number (ENOBUFS after an
-// overrun), or err when the wait itself failed (the socket was closed).
-func (r *Reader) Read() (n int, errno unix.Errno, err error) {
-	if err := r.raw.Read(r.fn); err != nil {
-		return 0, 0, err
+// arm asks ep for the socket's next datagram (one-shot: datagrams queued
+// while a window runs wake nobody).
+func (r *Reader) arm() error {
+	if r.armed {
+		return nil
 	}
-	if r.errno != 0 {
-		return 0, r.errno, nil
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(r.sock)}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(r.ep), unix.EPOLL_CTL_MOD,
+		uintptr(r.sock), uintptr(unsafe.Pointer(&ev)), 0, 0); errno != 0 {
+		return fmt.Errorf("mmsg: arm the socket: %w", errno)
 	}
-	return r.n, 0, nil
+	r.armed = true
+	return nil
 }
+
+// setTimer arms the timer to fire once after d.
+func (r *Reader) setTimer(d time.Duration) error {
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(d), 1))}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(r.timer), 0,
+		uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+		return fmt.Errorf("mmsg: timerfd_settime: %w", errno)
+	}
+	return nil
+}
+
+// poll is the runtime poller's callback for ep: it takes what ep holds
+// and reports whether anything was there (else the goroutine parks until
+// ep is readable).
+func (r *Reader) poll(uintptr) bool {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(r.ep),
+		uintptr(unsafe.Pointer(&r.evs[0])), uintptr(len(r.evs)), 0, 0, 0)
+	if errno != 0 || n == 0 {
+		return errno != 0 && errno != unix.EINTR
+	}
+	var b [8]byte
+	for i := range int(n) {
+		switch int(r.evs[i].Fd) {
+		case r.sock:
+			r.armed = false // one-shot: disarmed by this event
+		case r.timer, r.waker:
+			// Reset the descriptor's count so it stops being readable.
+			unix.RawSyscall(unix.SYS_READ, uintptr(r.evs[i].Fd), uintptr(unsafe.Pointer(&b[0])), 8)
+		}
+	}
+	return true
+}
+
+// Wake makes Read return ErrWoken, now if it waits and at its next call
+// otherwise, until ClearWake.
+func (r *Reader) Wake() {
+	r.woken.Store(true)
+	one := [8]byte{1}
+	unix.Write(r.waker, one[:])
+}
+
+// ClearWake undoes Wake, so that Read reads again.
+func (r *Reader) ClearWake() { r.woken.Store(false) }
 
 // Datagram returns datagram i of the last read (valid until the next
 // read), whether the kernel cut it (longer than a slot: MSG_TRUNC) and the
@@ -96,4 +301,38 @@ func (r *Reader) Datagram(i int) (b []byte, truncated bool, sender uint32) {
 	m := &r.msgs[i]
 	off := i * r.slot
 	return r.slab[off : off+min(int(m.len), r.slot)], m.hdr.Flags&unix.MSG_TRUNC != 0, r.froms[i].Pid
+}
+
+// Close closes the socket and the reader's own descriptors. No Read may be
+// running.
+func (r *Reader) Close() error {
+	r.closeWaiters()
+	return unix.Close(r.sock)
+}
+
+func (r *Reader) closeWaiters() {
+	if r.epf != nil {
+		r.epf.Close()
+	} else if r.ep >= 0 {
+		unix.Close(r.ep)
+	}
+	for _, fd := range []int{r.timer, r.waker} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// epoch is the origin of batch windows' ends.
+var epoch = time.Now()
+
+// Send sends one netlink message (header and data) to the kernel from
+// sock.
+func Send(sock int, typ, flags uint16, seq uint32, data []byte) error {
+	const hdrLen = unix.SizeofNlMsghdr
+	b := make([]byte, hdrLen+len(data))
+	h := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
+	*h = unix.NlMsghdr{Len: uint32(len(b)), Type: typ, Flags: flags, Seq: seq}
+	copy(b[hdrLen:], data)
+	return unix.Sendto(sock, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 }

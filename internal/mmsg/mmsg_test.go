@@ -1,0 +1,143 @@
+package mmsg
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pair returns a Reader on one end of a datagram socket pair, detached as
+// the sensor's sockets are, and the other end to send from.
+func pair(t *testing.T, window time.Duration) (*Reader, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[1]) })
+	f := os.NewFile(uintptr(fds[0]), "pair") // non-blocking: in the runtime's poller
+	raw, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := Detach(raw, f.Close)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(fd, 8, 64, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, fds[1]
+}
+
+func send(t *testing.T, fd int, s string) {
+	t.Helper()
+	if err := unix.Send(fd, []byte(s), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, r *Reader) []string {
+	t.Helper()
+	n, errno, err := r.Read()
+	if err != nil || errno != 0 {
+		t.Fatalf("Read: %v %v", err, errno)
+	}
+	var got []string
+	for i := range n {
+		b, _, _ := r.Datagram(i)
+		got = append(got, string(b))
+	}
+	return got
+}
+
+// A datagram after a calm is read at once, however long the window.
+func TestLoneDatagramReadAtOnce(t *testing.T) {
+	r, peer := pair(t, time.Second)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		send(t, peer, "a")
+	}()
+	start := time.Now()
+	if got := read(t, r); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("read %q", got)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("a lone datagram waited %v (window 1s)", d)
+	}
+}
+
+// While datagrams keep coming, a read that emptied the socket makes the
+// next wait for the window's end: datagrams sent 20 ms apart come in one
+// read with a 300 ms window, in two without one.
+func TestWindowGathersAStream(t *testing.T) {
+	for _, tc := range []struct {
+		window time.Duration
+		want   int
+	}{{300 * time.Millisecond, 2}, {0, 1}} {
+		r, peer := pair(t, tc.window)
+		// Two reads close together: a stream.
+		send(t, peer, "1")
+		read(t, r)
+		send(t, peer, "2")
+		read(t, r)
+		// Start just after a window's end, so the next lies 280 ms ahead.
+		for tc.window > 0 && time.Since(epoch)%tc.window > 20*time.Millisecond {
+			time.Sleep(time.Millisecond)
+		}
+		sent := make(chan error, 1)
+		go func() {
+			time.Sleep(5 * time.Millisecond)
+			err := unix.Send(peer, []byte("3"), 0)
+			time.Sleep(20 * time.Millisecond)
+			sent <- errors.Join(err, unix.Send(peer, []byte("4"), 0))
+		}()
+		got := read(t, r)
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != tc.want {
+			t.Errorf("window %v: read %q, want %d datagrams in one read", tc.window, got, tc.want)
+		}
+	}
+}
+
+// Wake ends a waiting Read with ErrWoken, and every Read until ClearWake.
+func TestWake(t *testing.T) {
+	r, peer := pair(t, 50*time.Millisecond)
+	time.AfterFunc(20*time.Millisecond, r.Wake)
+	if _, _, err := r.Read(); !errors.Is(err, ErrWoken) {
+		t.Fatalf("Read after Wake: %v, want ErrWoken", err)
+	}
+	send(t, peer, "x")
+	if _, _, err := r.Read(); !errors.Is(err, ErrWoken) {
+		t.Fatalf("second Read before ClearWake: %v, want ErrWoken", err)
+	}
+	r.ClearWake()
+	if got := read(t, r); len(got) != 1 || got[0] != "x" {
+		t.Fatalf("read after ClearWake: %q", got)
+	}
+}
+
+// ReadNow never waits; WaitReadable times out on an empty socket.
+func TestReadNowAndWaitReadable(t *testing.T) {
+	r, peer := pair(t, 0)
+	if n, errno := r.ReadNow(); n != 0 || errno != 0 {
+		t.Fatalf("ReadNow on an empty socket: %d %v", n, errno)
+	}
+	if ok, err := r.WaitReadable(10 * time.Millisecond); ok || err != nil {
+		t.Fatalf("WaitReadable on an empty socket: %v %v", ok, err)
+	}
+	send(t, peer, "y")
+	if ok, err := r.WaitReadable(time.Second); !ok || err != nil {
+		t.Fatalf("WaitReadable with a datagram queued: %v %v", ok, err)
+	}
+	if n, _ := r.ReadNow(); n != 1 {
+		t.Fatalf("ReadNow: %d datagrams, want 1", n)
+	}
+}
