@@ -241,6 +241,11 @@ func (s *sensor) run(ctx context.Context) error {
 		if d, ok := s.res.nextDeadline(); ok && !d.Equal(heldAt) {
 			heldAt = d
 			held.Reset(time.Until(d))
+		} else if !ok && !heldAt.IsZero() {
+			// Released early (the fork came): a timer left armed would
+			// wake the process for nothing.
+			held.Stop()
+			heldAt = time.Time{}
 		}
 		select {
 		case <-ctx.Done():
