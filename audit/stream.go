@@ -216,19 +216,16 @@ func (s *stream) becomePID(pid uint32) error {
 	}
 	deadline := time.Now().Add(controlTimeout)
 	for {
-		ok, err := s.batch.WaitReadable(time.Until(deadline))
-		if err != nil {
+		n, errno, ok, err := s.batch.ReadBefore(deadline)
+		switch {
+		case err != nil:
 			return fmt.Errorf("audit: set audit pid: waiting for ACK: %w", err)
-		}
-		if !ok {
+		case !ok:
 			return fmt.Errorf("audit: set audit pid: no ACK within %v", controlTimeout)
-		}
-		n, errno := s.batch.ReadNow()
-		if errno == unix.ENOBUFS {
+		case errno == unix.ENOBUFS:
 			s.enobufs.Add(1)
 			continue
-		}
-		if errno != 0 {
+		case errno != 0:
 			return fmt.Errorf("audit: set audit pid: waiting for ACK: %w", os.NewSyscallError("recvmmsg", errno))
 		}
 		for i := range n {

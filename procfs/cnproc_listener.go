@@ -166,21 +166,18 @@ func (l *Listener) subscribe() error {
 	}
 	deadline := time.Now().Add(ackTimeout)
 	for {
-		ready, err := l.rd.WaitReadable(time.Until(deadline))
-		if err != nil {
+		n, errno, ok, err := l.rd.ReadBefore(deadline)
+		switch {
+		case err != nil:
 			return fmt.Errorf("procfs: proc connector: wait for the LISTEN reply: %w", err)
-		}
-		if !ready {
+		case !ok:
 			// cn_proc_ack sends nothing when the request was refused and
 			// there is no other listener, so silence means refusal.
 			return fmt.Errorf("procfs: proc connector: no reply to LISTEN within %v (refused? it needs CAP_NET_ADMIN in the initial namespaces)", ackTimeout)
-		}
-		n, errno := l.rd.ReadNow()
-		if errno == unix.ENOBUFS {
+		case errno == unix.ENOBUFS:
 			l.stats.overruns.Add(1)
 			continue
-		}
-		if errno != 0 {
+		case errno != 0:
 			return fmt.Errorf("procfs: proc connector: receive LISTEN reply: %w", errno)
 		}
 		if err := l.refreshClock(); err != nil {

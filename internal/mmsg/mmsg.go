@@ -182,25 +182,23 @@ func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 	}
 }
 
-// ReadNow reads what is queued without waiting: 0 when nothing is.
-func (r *Reader) ReadNow() (n int, errno unix.Errno) {
-	if !r.recv() {
-		return 0, 0
-	}
-	n, errno, _ = r.took()
-	return n, errno
-}
-
-// WaitReadable waits up to timeout for a datagram to be queued; it is for
-// replies at setup, outside the hot path, and reports whether one is.
-func (r *Reader) WaitReadable(timeout time.Duration) (bool, error) {
+// ReadBefore waits until deadline for a datagram and reads what is
+// queued; ok is false when none came in time. It is for replies at setup,
+// outside the hot path (it waits in poll(2), the runtime's way).
+func (r *Reader) ReadBefore(deadline time.Time) (n int, errno unix.Errno, ok bool, err error) {
 	fds := []unix.PollFd{{Fd: int32(r.sock), Events: unix.POLLIN}}
 	for {
-		n, err := unix.Poll(fds, int(timeout.Milliseconds())+1)
-		if err == unix.EINTR {
-			continue
+		if r.recv() {
+			n, errno, _ = r.took()
+			return n, errno, true, nil
 		}
-		return n > 0, err
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0, 0, false, nil
+		}
+		if _, err := unix.Poll(fds, int(left.Milliseconds())+1); err != nil && err != unix.EINTR {
+			return 0, 0, false, err
+		}
 	}
 }
 
