@@ -1,12 +1,15 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/internal/mmsg"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -19,38 +22,84 @@ const controlTimeout = 5 * time.Second
 // from the data socket so that no record is read (and dropped) while waiting
 // for an ACK. Requests are serialized; after a failed receive the socket is
 // replaced so that a late reply can never be taken for the next request's.
+//
+// Like the data socket it lives outside the runtime's poller
+// (internal/mmsg), and its replies are read with raw system calls: the
+// sensor checks the kernel's state every second, and a system call made
+// the runtime's way wakes the runtime's monitor thread, which then polls
+// every 20 µs for a millisecond, on a calm host most of the sensor's
+// thread switches.
 type client struct {
-	mu   sync.Mutex
-	conn *netlink.Conn
+	mu  sync.Mutex
+	rd  *mmsg.Reader
+	seq uint32
+	// rawSend, when set and true, lets a request be sent with a raw system
+	// call. The kernel makes a request's sender sleep up to
+	// backlog_wait_time when its backlog is over the limit (kernel/audit.c
+	// audit_receive); a raw call would hold the runtime's P meanwhile, so
+	// only a caller that knows the backlog is short may say so.
+	rawSend func() bool
 }
+
+// controlSlots bounds the replies one read takes: a rule list comes one
+// rule a datagram.
+const controlSlots = 64
 
 // dialClient opens a NETLINK_AUDIT control socket.
 func dialClient() (*client, error) {
+	rd, err := dialControl()
+	if err != nil {
+		return nil, err
+	}
+	return &client{rd: rd}, nil
+}
+
+func dialControl() (*mmsg.Reader, error) {
 	conn, err := netlink.Dial(unix.NETLINK_AUDIT, nil)
 	if err != nil {
 		return nil, fmt.Errorf("audit: dial control socket: %w", err)
 	}
-	return &client{conn: conn}, nil
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("audit: control socket: %w", err)
+	}
+	fd, err := mmsg.Detach(raw, conn.Close)
+	if err != nil {
+		return nil, fmt.Errorf("audit: control socket: %w", err)
+	}
+	rd, err := mmsg.NewReader(fd, controlSlots, slotSize, 0)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("audit: control socket: %w", err)
+	}
+	return rd, nil
 }
 
 // close closes the socket; it is safe to call twice.
 func (c *client) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.conn == nil {
+	if c.rd == nil {
 		return nil
 	}
-	err := c.conn.Close()
-	c.conn = nil
+	err := c.rd.Close()
+	c.rd = nil
 	return err
 }
 
 // redial replaces the socket after a failed exchange. Caller holds mu.
 func (c *client) redial() {
-	if c.conn != nil {
-		_ = c.conn.Close()
+	if c.rd != nil {
+		_ = c.rd.Close()
 	}
-	c.conn, _ = netlink.Dial(unix.NETLINK_AUDIT, nil)
+	c.rd, _ = dialControl()
+}
+
+// reply is one netlink message that answers a request.
+type reply struct {
+	typ  uint16
+	data []byte // a copy
 }
 
 // exchange sends one request and collects what belongs to it.
@@ -59,76 +108,81 @@ func (c *client) redial() {
 // (the kernel still answers an error with NLMSG_ERROR, net/netlink/af_netlink.c
 // netlink_rcv_skb), because the reply is built in a kernel thread and may
 // arrive after the ACK (kernel/audit.c audit_send_reply). For the other
-// requests the ACK is the whole answer. The netlink package folds a
-// multi-part list into one Receive and drops its NLMSG_DONE, so an empty rule
-// list is a Receive that returns no message.
-func (c *client) exchange(typ uint16, payload []byte, wantAck bool) ([]netlink.Message, error) {
+// requests the ACK is the whole answer. A rule list is one message per
+// rule, then NLMSG_DONE; an empty list is NLMSG_DONE alone.
+func (c *client) exchange(typ uint16, payload []byte, wantAck bool) ([]reply, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.conn == nil {
+	if c.rd == nil {
 		return nil, ErrClosed
 	}
-	flags := netlink.Request
+	flags := uint16(unix.NLM_F_REQUEST)
 	if wantAck {
-		flags |= netlink.Acknowledge
+		flags |= unix.NLM_F_ACK
 	}
-	req, err := c.conn.Send(netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: flags},
-		Data:   payload,
-	})
-	if err != nil {
+	c.seq++
+	if err := c.send(typ, flags, payload); err != nil {
 		return nil, mapPermission(err)
 	}
-	if err := c.conn.SetReadDeadline(time.Now().Add(controlTimeout)); err != nil {
-		return nil, err
-	}
-	var replies []netlink.Message
+	deadline := time.Now().Add(controlTimeout)
+	var replies []reply
 	for {
-		msgs, err := c.conn.Receive()
+		n, errno, err := c.rd.ReadUntil(deadline)
+		if err == nil && errno != 0 {
+			err = os.NewSyscallError("recvmmsg", errno)
+		}
 		if err != nil {
-			if !isErrno(err) {
-				// A timeout or broken socket: nothing read later can be
-				// trusted to belong to the next request.
-				c.redial()
-			}
-			return nil, mapPermission(err)
+			// A timeout or broken socket: nothing read later can be
+			// trusted to belong to the next request.
+			c.redial()
+			return nil, err
 		}
-		if typ == msgListRules {
-			// The whole (possibly empty) multi-part list came in one Receive.
-			return keepSequence(msgs, req.Header.Sequence), nil
-		}
-		for _, m := range keepSequence(msgs, req.Header.Sequence) {
-			if m.Header.Type == netlink.Error {
-				// Receive returned an error for a non-zero code; this is an ACK.
-				if wantAck {
-					return replies, nil
-				}
+		for i := range n {
+			b, cut, sender := c.rd.Datagram(i)
+			if cut || sender != 0 {
 				continue
 			}
-			replies = append(replies, m)
-			if !wantAck {
-				return replies, nil
+			for len(b) >= nlmsgHeaderLen {
+				l := int(binary.NativeEndian.Uint32(b[0:4]))
+				if l < nlmsgHeaderLen || l > len(b) {
+					break
+				}
+				mtyp, seq, data := binary.NativeEndian.Uint16(b[4:6]), binary.NativeEndian.Uint32(b[8:12]), b[nlmsgHeaderLen:l]
+				b = b[min((l+3)&^3, len(b)):]
+				if seq != c.seq {
+					continue // the answer to an older request
+				}
+				switch {
+				case mtyp == nlmsgError:
+					if len(data) < 4 {
+						return nil, fmt.Errorf("short NLMSG_ERROR of %d bytes", len(data))
+					}
+					if code := int32(binary.NativeEndian.Uint32(data)); code != 0 {
+						return nil, mapPermission(unix.Errno(-code))
+					}
+					if wantAck {
+						return replies, nil
+					}
+				case mtyp == nlmsgDone:
+					return replies, nil
+				default:
+					replies = append(replies, reply{typ: mtyp, data: bytes.Clone(data)})
+					if typ != msgListRules && !wantAck {
+						return replies, nil
+					}
+				}
 			}
 		}
 	}
 }
 
-// keepSequence drops messages that answer another request.
-func keepSequence(msgs []netlink.Message, seq uint32) []netlink.Message {
-	out := msgs[:0]
-	for _, m := range msgs {
-		if m.Header.Sequence == seq {
-			out = append(out, m)
-		}
+// send sends one request: with a raw system call when rawSend allows,
+// else the runtime's way.
+func (c *client) send(typ, flags uint16, payload []byte) error {
+	if c.rawSend != nil && c.rawSend() {
+		return mmsg.SendRaw(c.rd.FD(), typ, flags, c.seq, payload)
 	}
-	return out
-}
-
-// isErrno reports whether err carries an error number from the kernel
-// (an NLMSG_ERROR answer), as opposed to a timeout or a closed socket.
-func isErrno(err error) bool {
-	var errno unix.Errno
-	return errors.As(err, &errno) && !errors.Is(err, os.ErrDeadlineExceeded)
+	return mmsg.Send(c.rd.FD(), typ, flags, c.seq, payload)
 }
 
 // mapPermission adds ErrPermission to an EPERM answer, so callers get one
@@ -157,9 +211,9 @@ func (c *client) status() (Status, error) {
 		return Status{}, fmt.Errorf("audit: get status: %w", err)
 	}
 	for _, m := range msgs {
-		if m.Header.Type == msgGet {
+		if m.typ == msgGet {
 			var s Status
-			if err := s.UnmarshalBinary(m.Data); err != nil {
+			if err := s.UnmarshalBinary(m.data); err != nil {
 				return Status{}, fmt.Errorf("audit: get status: %w", err)
 			}
 			return s, nil
@@ -209,8 +263,8 @@ func (c *client) listRules() ([][]byte, error) {
 	}
 	var rules [][]byte
 	for _, m := range msgs {
-		if m.Header.Type == msgListRules {
-			rules = append(rules, m.Data)
+		if m.typ == msgListRules {
+			rules = append(rules, m.data)
 		}
 	}
 	return rules, nil

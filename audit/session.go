@@ -153,6 +153,7 @@ func Open(cfg Config) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{log: cfg.Logger, key: cfg.Key, ctl: ctl, self: uint32(self), procRoot: cfg.procRoot, cfg: cfg, needs: needs}
+	ctl.rawSend = s.backlogShort
 	s.coexist.init(cfg, specs)
 	refused, err := s.setup(cfg, uint32(self))
 	if err != nil {
@@ -406,6 +407,16 @@ func (s *Session) RunBatches(ctx context.Context, fn func([]Record)) error {
 		return parent.Err()
 	}
 	return err
+}
+
+// backlogShort reports whether the kernel's backlog is surely under its
+// limit, so that a control request's sender will not be made to wait
+// (client.rawSend): the session holds the audit PID and its last read
+// emptied the data socket, so kauditd, which blocks only on a full socket,
+// was draining the backlog into it. Beside auditd the backlog is auditd's
+// to drain, and nothing is known.
+func (s *Session) backlogShort() bool {
+	return s.Mode() == ModeUnicast && s.data != nil && s.data.drained.Load()
 }
 
 // Status asks the kernel for its audit status (on the control socket).

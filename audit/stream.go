@@ -71,6 +71,9 @@ type stream struct {
 	seq   uint32 // the last request's sequence number
 
 	messages, bytes, enobufs, foreign, short, truncated, reads atomic.Uint64
+	// drained: the last read emptied the socket (it took fewer records
+	// than it had slots).
+	drained atomic.Bool
 }
 
 // openStream opens the data socket with a receive buffer of rcvbuf bytes
@@ -156,6 +159,7 @@ func (s *stream) receiveBatch() ([]Record, error) {
 		return nil, os.NewSyscallError("recvmmsg", errno)
 	}
 	s.reads.Add(1)
+	s.drained.Store(n < batchSlots)
 	recs := s.recs[:0]
 	var bytes uint64
 	for i := range n {

@@ -209,6 +209,35 @@ func (r *Reader) ReadBefore(deadline time.Time) (n int, errno unix.Errno, ok boo
 	}
 }
 
+// ReadUntil waits until deadline for a datagram, without a window, and
+// reads what is queued; it returns os.ErrDeadlineExceeded when nothing
+// came in time. It waits as Read does, in the runtime's poller, without a
+// system call the runtime's way: for replies a caller waits for often.
+func (r *Reader) ReadUntil(deadline time.Time) (n int, errno unix.Errno, err error) {
+	for {
+		if r.woken.Load() {
+			return 0, 0, ErrWoken
+		}
+		if r.recv() {
+			n, errno, _ = r.took()
+			return n, errno, r.setTimer(0) // a timer left armed would wake the reader later
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0, 0, os.ErrDeadlineExceeded
+		}
+		if err := r.arm(); err != nil {
+			return 0, 0, err
+		}
+		if err := r.setTimer(left); err != nil {
+			return 0, 0, err
+		}
+		if err := r.epRaw.Read(r.waitFn); err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
 // took ends a read that returned: it notes whether the socket was emptied
 // and whether datagrams keep coming.
 func (r *Reader) took() (int, unix.Errno, error) {
@@ -259,9 +288,12 @@ func (r *Reader) arm() error {
 	return nil
 }
 
-// setTimer arms the timer to fire once after d.
+// setTimer arms the timer to fire once after d; 0 disarms it.
 func (r *Reader) setTimer(d time.Duration) error {
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(d), 1))}
+	var spec unix.ItimerSpec
+	if d > 0 {
+		spec.Value = unix.NsecToTimespec(int64(d))
+	}
 	if _, _, errno := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(r.timer), 0,
 		uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
 		return fmt.Errorf("mmsg: timerfd_settime: %w", errno)
@@ -354,12 +386,31 @@ func (r *Reader) closeWaiters() {
 var epoch = time.Now()
 
 // Send sends one netlink message (header and data) to the kernel from
-// sock.
+// sock, the runtime's way: the call may sleep (the kernel's audit code
+// makes a request's sender wait while its backlog is full), and the
+// runtime lets other goroutines run meanwhile.
 func Send(sock int, typ, flags uint16, seq uint32, data []byte) error {
-	const hdrLen = unix.SizeofNlMsghdr
-	b := make([]byte, hdrLen+len(data))
-	h := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
-	*h = unix.NlMsghdr{Len: uint32(len(b)), Type: typ, Flags: flags, Seq: seq}
-	copy(b[hdrLen:], data)
-	return unix.Sendto(sock, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	return unix.Sendto(sock, message(typ, flags, seq, data), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+}
+
+// SendRaw is Send as a raw system call, which does not wake the runtime's
+// monitor thread but holds the caller's P while the kernel makes it wait:
+// only for a send known not to wait.
+func SendRaw(sock int, typ, flags uint16, seq uint32, data []byte) error {
+	b := message(typ, flags, seq, data)
+	to := unix.RawSockaddrNetlink{Family: unix.AF_NETLINK}
+	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(sock), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		0, uintptr(unsafe.Pointer(&to)), unix.SizeofSockaddrNetlink)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// message is one netlink message: header, then data.
+func message(typ, flags uint16, seq uint32, data []byte) []byte {
+	b := make([]byte, unix.SizeofNlMsghdr+len(data))
+	*(*unix.NlMsghdr)(unsafe.Pointer(&b[0])) = unix.NlMsghdr{Len: uint32(len(b)), Type: typ, Flags: flags, Seq: seq}
+	copy(b[unix.SizeofNlMsghdr:], data)
+	return b
 }

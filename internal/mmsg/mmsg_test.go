@@ -186,3 +186,26 @@ func TestDelayLone(t *testing.T) {
 		t.Errorf("read %q, want both datagrams in one read", got)
 	}
 }
+
+// ReadUntil returns os.ErrDeadlineExceeded on a silent socket, reads a
+// datagram that comes in time, and leaves no timer armed behind it.
+func TestReadUntil(t *testing.T) {
+	r, peer := pair(t, 0)
+	if _, _, err := r.ReadUntil(time.Now().Add(10 * time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadUntil on a silent socket: %v, want os.ErrDeadlineExceeded", err)
+	}
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		unix.Send(peer, []byte("z"), 0)
+	}()
+	if n, errno, err := r.ReadUntil(time.Now().Add(time.Second)); n != 1 || errno != 0 || err != nil {
+		t.Fatalf("ReadUntil with a datagram coming: %d %v %v", n, errno, err)
+	}
+	var cur unix.ItimerSpec
+	if err := unix.TimerfdGettime(r.timer, &cur); err != nil {
+		t.Fatal(err)
+	}
+	if cur.Value.Nano() != 0 {
+		t.Errorf("timer still armed (%v left) after ReadUntil returned", time.Duration(cur.Value.Nano()))
+	}
+}
