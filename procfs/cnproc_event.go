@@ -34,8 +34,8 @@ type Fork struct {
 	Child Stat
 	// Exact is false when the child was gone (or its pid already reused)
 	// before it could be read. Child then holds the child's pid, ParentPID as
-	// PPID, the parent's current comm (what the child inherited, if the
-	// parent has not changed it since), and a StartTime computed from
+	// PPID, no comm (the child inherited its parent's: a consumer that
+	// knows the parent has it), and a StartTime computed from
 	// TimestampNS (see clockOffsets.startTicks): equal to the exact value or
 	// at most one tick above it.
 	Exact bool

@@ -95,9 +95,8 @@ func (l *Listener) fork(ev procEvent) Fork {
 		l.log.Warn("read forked child", "pid", f.ChildPID, "error", err)
 	}
 	l.stats.childGone.Add(1)
+	// No comm: a read of the parent's for it would cost a /proc read per
+	// short-lived child, and the sensor knows the parent's name.
 	f.Child = Stat{PID: f.ChildPID, PPID: f.ParentPID, StartTime: approx}
-	if parent, err := l.fs.Proc(f.ParentPID).Stat(); err == nil {
-		f.Child.Comm = parent.Comm
-	}
 	return f
 }

@@ -86,14 +86,14 @@ func TestHandleFork(t *testing.T) {
 				Child: Stat{PID: 6712, Comm: "sh", State: 'S', PPID: 6708, Flags: 4194304, StartTime: 48223}},
 		},
 		{
-			name: "child gone: parent's comm, start from the timestamp",
+			name: "child gone: no comm (the sensor has the parent's), start from the timestamp",
 			ev:   forkEvent(6710, 424242, 424242, 50000),
-			want: Fork{ParentPID: 6710, ChildPID: 424242, Child: Stat{PID: 424242, Comm: "sleep", PPID: 6710, StartTime: 50000}},
+			want: Fork{ParentPID: 6710, ChildPID: 424242, Child: Stat{PID: 424242, PPID: 6710, StartTime: 50000}},
 		},
 		{
 			name: "pid already reused by a later process",
 			ev:   forkEvent(6710, 6993, 6993, 48000),
-			want: Fork{ParentPID: 6710, ChildPID: 6993, Child: Stat{PID: 6993, Comm: "sleep", PPID: 6710, StartTime: 48000}},
+			want: Fork{ParentPID: 6710, ChildPID: 6993, Child: Stat{PID: 6993, PPID: 6710, StartTime: 48000}},
 		},
 		{
 			name: "child and parent gone",

@@ -173,3 +173,16 @@ func TestLateForkRelinksProcEntity(t *testing.T) {
 		t.Errorf("after the late fork: %+v, want the same entity linked to 1001", got)
 	}
 }
+
+// A child gone before the connector read it comes without a comm
+// (procfs.Fork.Exact false): it is named after the parent it forked from,
+// whose comm it inherited.
+func TestGoneChildTakesItsParentsName(t *testing.T) {
+	s := benchSensor(t)
+	s.tree.Put(&Proc{PID: 1000, PPID: 1, StartTicks: 100, Name: "apt", Executable: "/usr/bin/apt", Source: "scan"})
+	s.applyProcEvent(procfs.Fork{ParentPID: 1000, ChildPID: 1001, Child: procfs.Stat{PID: 1001, PPID: 1000, StartTime: 101}})
+	p, ok := s.tree.Get(1001)
+	if !ok || p.Name != "apt" || p.Executable != "/usr/bin/apt" {
+		t.Fatalf("child %+v (found %v), want named apt after its parent", p, ok)
+	}
+}
