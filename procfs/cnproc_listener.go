@@ -32,10 +32,9 @@ type ListenConfig struct {
 	// Logger receives warnings (overruns, malformed messages). nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// BatchWindow is the socket's batch window (internal/mmsg): a read
-	// waits up to this long, also for an event after a calm, so that one
-	// wake-up takes many (Hurry reads at once). 0 reads each event as
-	// soon as it is queued.
+	// BatchWindow is the socket's batch window (internal/mmsg): while
+	// events keep coming, a read waits up to this long so that one
+	// wake-up takes many. 0 reads each event as soon as it is queued.
 	BatchWindow time.Duration
 }
 
@@ -115,10 +114,6 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("procfs: proc connector: %w", err)
 	}
-	// A fork, exec or exit is needed only when an audit event asks for
-	// its process (the sensor holds that event up to a window) or, for an
-	// auditd's exec, at once (Hurry): the window takes each burst whole.
-	rd.DelayLone()
 	l := newListener(fs, rd, cfg)
 	if err := l.subscribe(); err != nil {
 		l.Close()

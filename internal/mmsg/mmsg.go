@@ -43,7 +43,6 @@ type Reader struct {
 	evs                    [3]unix.EpollEvent
 
 	window   time.Duration
-	gather   bool      // DelayLone: a datagram after a calm waits for the window too
 	armed    bool      // the socket is armed in ep (one-shot)
 	partial  bool      // the last read emptied the socket
 	lastRead time.Time // when a read last returned datagrams
@@ -172,12 +171,6 @@ func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 		if r.woken.Load() {
 			return 0, 0, ErrWoken
 		}
-		if r.gather && !r.armed && !r.partial && !r.hurrying() {
-			// The socket woke the reader after a calm: gather what comes
-			// until the window's end.
-			r.partial = true
-			continue
-		}
 		if r.partial {
 			// The window ended: read what gathered, or wait for the
 			// socket when nothing did.
@@ -249,7 +242,7 @@ func (r *Reader) took() (int, unix.Errno, error) {
 	// A read that emptied the socket shortly after another is a stream:
 	// the next read waits for the window's end. After a calm, the socket
 	// is armed again, so a lone event is read the moment it comes.
-	r.partial = r.n < len(r.msgs) && r.window > 0 && (r.gather || now.Sub(r.lastRead) < r.window) && !r.hurrying()
+	r.partial = r.n < len(r.msgs) && now.Sub(r.lastRead) < r.window && now.UnixNano() >= r.hurryUntil.Load()
 	r.lastRead = now
 	return r.n, 0, nil
 }
@@ -340,15 +333,6 @@ func (r *Reader) Hurry(d time.Duration) {
 	one := [8]byte{1}
 	unix.Write(r.waker, one[:])
 }
-
-func (r *Reader) hurrying() bool { return time.Now().UnixNano() < r.hurryUntil.Load() }
-
-// DelayLone makes a datagram that comes after a calm wait for the window's
-// end too, with whatever follows it: for a socket whose datagrams nobody
-// needs at once (Hurry still reads at once), so that one wake-up at the
-// window's end, which a reader with the same window may share, takes a
-// burst that would otherwise wake it once per datagram.
-func (r *Reader) DelayLone() { r.gather = true }
 
 // ClearWake undoes Wake, so that Read reads again.
 func (r *Reader) ClearWake() { r.woken.Store(false) }

@@ -162,31 +162,6 @@ func TestHurry(t *testing.T) {
 		t.Fatalf("read %q after %v, want \"3\" well before the window's end (900 ms away)", got, d)
 	}
 }
-
-// With DelayLone a datagram after a calm waits for the window's end, and
-// what follows it within the window comes in the same read.
-func TestDelayLone(t *testing.T) {
-	r, peer := pair(t, 300*time.Millisecond)
-	r.DelayLone()
-	for time.Since(epoch)%(300*time.Millisecond) > 20*time.Millisecond {
-		time.Sleep(time.Millisecond)
-	}
-	sent := make(chan error, 1)
-	go func() {
-		time.Sleep(5 * time.Millisecond)
-		err := unix.Send(peer, []byte("1"), 0)
-		time.Sleep(20 * time.Millisecond)
-		sent <- errors.Join(err, unix.Send(peer, []byte("2"), 0))
-	}()
-	got := read(t, r)
-	if err := <-sent; err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 {
-		t.Errorf("read %q, want both datagrams in one read", got)
-	}
-}
-
 // ReadUntil returns os.ErrDeadlineExceeded on a silent socket, reads a
 // datagram that comes in time, and leaves no timer armed behind it.
 func TestReadUntil(t *testing.T) {
