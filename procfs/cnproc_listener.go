@@ -309,11 +309,6 @@ func (l *Listener) Stats() ListenerStats {
 	}
 }
 
-// Hurry makes the listener read what comes in the next d the moment it is
-// queued, ending a batch window under way (mmsg.Reader.Hurry): for an
-// event that must be seen at once, announced by another sign.
-func (l *Listener) Hurry(d time.Duration) { l.rd.Hurry(d) }
-
 // Close unsubscribes (PROC_CN_MCAST_IGNORE: the kernel keeps a count of
 // listeners and stops building events when it drops to zero) and closes the
 // socket. Later calls return the first call's result.

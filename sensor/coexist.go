@@ -1,7 +1,6 @@
 package sensor
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -54,19 +53,6 @@ func (s *sensor) watchDaemon(e procfs.Exec) {
 		s.log.Info("auditd is starting: audit PID handed over, reading the audit multicast group beside it",
 			"auditd_pid", e.PID, "exe", exe, "exec_time", e.Time, "handover_took", took.String())
 		s.writeStatus()
-	}
-}
-
-// watchDaemonOpens makes the proc connector read without its batch window
-// for a second whenever auditd's executable is opened: an exec opens it
-// first, so auditd's exec event then reaches watchDaemon at once, not up to
-// a window later, when auditd may already have asked for the audit PID
-// and been refused (the kernel refuses a new PID while the sensor's socket
-// is healthy).
-func (s *sensor) watchDaemonOpens(ctx context.Context) {
-	err := s.daemons.WatchOpens(ctx, func() { s.lis.Hurry(time.Second) })
-	if err != nil {
-		s.log.Warn("not watching auditd's executable: a starting auditd may find the audit PID taken", "err", err.Error())
 	}
 }
 

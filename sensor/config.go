@@ -41,8 +41,7 @@ type Config struct {
 	// wait: records are dropped (and counted) instead.
 	BacklogWait time.Duration
 	// BatchWindow is how long, while records keep coming, a read of the
-	// audit and proc connector sockets waits so that one wake-up takes
-	// many events (default DefaultBatchWindow; negative: none, every
+	// audit sockets waits so that one wake-up takes many events (default DefaultBatchWindow; negative: none, every
 	// record is read as it comes). It adds up to that much to an alert's
 	// latency; an event after a calm is read at once.
 	BatchWindow time.Duration

@@ -37,7 +37,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// Listen to forks before scanning /proc: a process forked during the
 	// scan is then seen by one or both, never by neither.
-	lis, err := procfs.Listen(s.fs, procfs.ListenConfig{Logger: log, BatchWindow: cfg.batchWindow()})
+	// The proc connector is read without a batch window: an auditd's exec
+	// must reach watchDaemon before auditd asks for the audit PID, which
+	// the kernel refuses while the sensor holds it
+	// (TestE2EAuditdStartsAndStopsUnderSensor).
+	lis, err := procfs.Listen(s.fs, procfs.ListenConfig{Logger: log})
 	if err != nil {
 		return fmt.Errorf("proc connector: %w", err)
 	}
@@ -167,8 +171,7 @@ func newSensor(cfg Config) (*sensor, error) {
 	}
 	s.own.init(rs)
 	s.emit = s.emitAudit
-	// A fork event may wait in its socket for up to a batch window.
-	s.res = newResolver(tree, cfg.ParentWait+cfg.batchWindow())
+	s.res = newResolver(tree, cfg.ParentWait)
 	s.watched, _ = statWatchedDir(audit.WatchedDir)
 	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
 	return s, nil
@@ -202,11 +205,7 @@ func (s *sensor) run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(4)
-	go func() {
-		defer wg.Done()
-		s.watchDaemonOpens(ctx)
-	}()
+	wg.Add(3)
 	control, controlRes := make(chan time.Time, 1), make(chan controlResult, 1)
 	go func() {
 		defer wg.Done()

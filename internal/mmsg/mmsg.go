@@ -47,9 +47,6 @@ type Reader struct {
 	partial  bool      // the last read emptied the socket
 	lastRead time.Time // when a read last returned datagrams
 	woken    atomic.Bool
-	// hurryUntil (unix nanoseconds): until then reads take no window
-	// (Hurry).
-	hurryUntil atomic.Int64
 
 	msgs  []mmsghdr
 	iovs  []unix.Iovec
@@ -242,7 +239,7 @@ func (r *Reader) took() (int, unix.Errno, error) {
 	// A read that emptied the socket shortly after another is a stream:
 	// the next read waits for the window's end. After a calm, the socket
 	// is armed again, so a lone event is read the moment it comes.
-	r.partial = r.n < len(r.msgs) && now.Sub(r.lastRead) < r.window && now.UnixNano() >= r.hurryUntil.Load()
+	r.partial = r.n < len(r.msgs) && now.Sub(r.lastRead) < r.window
 	r.lastRead = now
 	return r.n, 0, nil
 }
@@ -320,16 +317,6 @@ func (r *Reader) poll(uintptr) bool {
 // otherwise, until ClearWake.
 func (r *Reader) Wake() {
 	r.woken.Store(true)
-	one := [8]byte{1}
-	unix.Write(r.waker, one[:])
-}
-
-// Hurry ends the window a Read waits for, if any, and lets reads take no
-// window for d: what comes meanwhile is read the moment it is queued. It
-// is for a datagram that someone must see at once, announced by some
-// other sign.
-func (r *Reader) Hurry(d time.Duration) {
-	r.hurryUntil.Store(time.Now().Add(d).UnixNano())
 	one := [8]byte{1}
 	unix.Write(r.waker, one[:])
 }

@@ -138,30 +138,6 @@ func TestReadBefore(t *testing.T) {
 		t.Fatalf("ReadBefore with a datagram coming: %d %v %v", n, ok, err)
 	}
 }
-
-// Hurry ends a window under way: a datagram queued meanwhile is read at
-// once, not at the window's end.
-func TestHurry(t *testing.T) {
-	r, peer := pair(t, time.Second)
-	send(t, peer, "1")
-	read(t, r)
-	send(t, peer, "2")
-	read(t, r) // a stream: the next read waits for the window's end
-	for time.Since(epoch)%time.Second > 100*time.Millisecond {
-		time.Sleep(time.Millisecond)
-	}
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		r.Hurry(time.Second)
-		time.Sleep(20 * time.Millisecond)
-		unix.Send(peer, []byte("3"), 0)
-	}()
-	start := time.Now()
-	got := read(t, r)
-	if d := time.Since(start); d > 500*time.Millisecond || len(got) != 1 || got[0] != "3" {
-		t.Fatalf("read %q after %v, want \"3\" well before the window's end (900 ms away)", got, d)
-	}
-}
 // ReadUntil returns os.ErrDeadlineExceeded on a silent socket, reads a
 // datagram that comes in time, and leaves no timer armed behind it.
 func TestReadUntil(t *testing.T) {
