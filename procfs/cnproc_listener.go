@@ -32,10 +32,6 @@ type ListenConfig struct {
 	// Logger receives warnings (overruns, malformed messages). nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// BatchWindow is the socket's batch window (internal/mmsg): while
-	// events keep coming, a read waits up to this long so that one
-	// wake-up takes many. 0 reads each event as soon as it is queued.
-	BatchWindow time.Duration
 }
 
 // ListenerStats counts what the listener saw. Nothing is dropped without
@@ -109,7 +105,7 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("procfs: proc connector: join group %d: %w", cnIdxProc, err)
 	}
-	rd, err := mmsg.NewReader(fd, readSlots, readSlotSize, cfg.BatchWindow)
+	rd, err := mmsg.NewReader(fd, readSlots, readSlotSize, 0)
 	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("procfs: proc connector: %w", err)

@@ -41,9 +41,10 @@ type Config struct {
 	// wait: records are dropped (and counted) instead.
 	BacklogWait time.Duration
 	// BatchWindow is how long, while records keep coming, a read of the
-	// audit sockets waits so that one wake-up takes many events (default DefaultBatchWindow; negative: none, every
-	// record is read as it comes). It adds up to that much to an alert's
-	// latency; an event after a calm is read at once.
+	// audit sockets waits so that one wake-up takes many events (default
+	// DefaultBatchWindow; negative: none, every record is read as it
+	// comes). It adds up to that much to an alert's latency; an event
+	// after a calm is read at once. The proc connector is read at once.
 	BatchWindow time.Duration
 	// ParentWait bounds how long an audit event whose process is unknown is
 	// held for its fork event from the proc connector (default 50ms); the

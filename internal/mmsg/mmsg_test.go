@@ -138,6 +138,7 @@ func TestReadBefore(t *testing.T) {
 		t.Fatalf("ReadBefore with a datagram coming: %d %v %v", n, ok, err)
 	}
 }
+
 // ReadUntil returns os.ErrDeadlineExceeded on a silent socket, reads a
 // datagram that comes in time, and leaves no timer armed behind it.
 func TestReadUntil(t *testing.T) {
