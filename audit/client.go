@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/mmsg"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,18 +54,9 @@ func dialClient() (*client, error) {
 }
 
 func dialControl() (*mmsg.Reader, error) {
-	conn, err := netlink.Dial(unix.NETLINK_AUDIT, nil)
+	fd, err := mmsg.Dial(unix.NETLINK_AUDIT)
 	if err != nil {
 		return nil, fmt.Errorf("audit: dial control socket: %w", err)
-	}
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("audit: control socket: %w", err)
-	}
-	fd, err := mmsg.Detach(raw, conn.Close)
-	if err != nil {
-		return nil, fmt.Errorf("audit: control socket: %w", err)
 	}
 	rd, err := mmsg.NewReader(fd, controlSlots, slotSize, 0)
 	if err != nil {

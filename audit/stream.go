@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/mmsg"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,18 +95,9 @@ func openStream(rcvbuf int, window time.Duration) (*stream, error) {
 // buffer and a batch window (mmsg.NewReader); what names it in errors
 // ("data", "multicast").
 func dialStream(what string, rcvbuf int, window time.Duration) (*stream, error) {
-	conn, err := netlink.Dial(unix.NETLINK_AUDIT, nil)
+	fd, err := mmsg.Dial(unix.NETLINK_AUDIT)
 	if err != nil {
 		return nil, fmt.Errorf("audit: dial %s socket: %w", what, err)
-	}
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
-	}
-	fd, err := mmsg.Detach(raw, conn.Close)
-	if err != nil {
-		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
 	}
 	if err := setReceiveBuffer(fd, rcvbuf); err != nil {
 		unix.Close(fd)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/mmsg"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,18 +79,9 @@ type Listener struct {
 // waits for the kernel to confirm. Events are queued in the socket from then
 // on; call Run to receive them and Close to unsubscribe.
 func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
-	conn, err := netlink.Dial(unix.NETLINK_CONNECTOR, nil)
+	fd, err := mmsg.Dial(unix.NETLINK_CONNECTOR)
 	if err != nil {
 		return nil, fmt.Errorf("procfs: proc connector: dial: %w", err)
-	}
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("procfs: proc connector: %w", err)
-	}
-	fd, err := mmsg.Detach(raw, conn.Close)
-	if err != nil {
-		return nil, fmt.Errorf("procfs: proc connector: %w", err)
 	}
 	size := cfg.ReceiveBuffer
 	if size == 0 {

@@ -3,7 +3,7 @@
 // into buffers kept for the reader's life, so a read allocates nothing.
 // The audit data socket and the proc connector socket both read this way.
 //
-// The socket is kept out of the Go runtime's poller (Detach): the poller
+// The socket is kept out of the Go runtime's poller (Dial): the poller
 // watches sockets edge-triggered, so every datagram queued wakes a thread,
 // even one that nobody is waiting for. A Reader waits on an epoll set of
 // its own instead (the socket armed one-shot, a timer and a waker), which
@@ -20,6 +20,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,30 +59,41 @@ type Reader struct {
 	errno unix.Errno
 }
 
-// Detach takes a socket out of the runtime's poller: it duplicates the
-// descriptor, then closes the original through its owner (close), which
-// removes the poller's registration. The copy is the same socket (bound
-// address, groups and options kept) and is the caller's to close.
-func Detach(raw syscall.RawConn, close func() error) (int, error) {
-	fd, err := -1, error(nil)
-	if cerr := raw.Control(func(s uintptr) {
-		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); cerr != nil {
-		return -1, cerr
-	}
+// Dial opens a netlink socket of the given protocol (NETLINK_AUDIT,
+// NETLINK_CONNECTOR) with mdlayher/netlink, bound to a port id the kernel
+// picks, and takes it out of the runtime's poller: it duplicates the
+// descriptor and closes the original through the netlink conn, which
+// removes the poller's registration. The copy is the same socket; a
+// Reader waits for it, and its reads never wait (MSG_DONTWAIT).
+func Dial(protocol int) (int, error) {
+	conn, err := netlink.Dial(protocol, nil)
 	if err != nil {
-		return -1, fmt.Errorf("mmsg: duplicate socket: %w", err)
+		return -1, err
 	}
-	if err := close(); err != nil {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return -1, err
+	}
+	fd, dupErr := -1, error(nil)
+	if err := raw.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		conn.Close()
+		return -1, err
+	}
+	if dupErr != nil {
+		conn.Close()
+		return -1, fmt.Errorf("duplicate the socket: %w", dupErr)
+	}
+	if err := conn.Close(); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("mmsg: close the poller's copy of the socket: %w", err)
+		return -1, fmt.Errorf("close the poller's copy of the socket: %w", err)
 	}
 	return fd, nil
 }
 
 // NewReader returns a reader of up to slots datagrams of up to slotSize
 // bytes each per read from sock, a socket outside the runtime's poller
-// (Detach); a longer datagram is cut by the kernel (Datagram reports it).
+// (Dial); a longer datagram is cut by the kernel (Datagram reports it).
 // The reader owns sock from then on: Close closes it.
 //
 // window is the batch window: after a read that emptied the socket, while

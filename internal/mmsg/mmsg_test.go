@@ -9,25 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pair returns a Reader on one end of a datagram socket pair, detached as
-// the sensor's sockets are, and the other end to send from.
+// pair returns a Reader on one end of a datagram socket pair (blocking, as
+// Dial's sockets are: outside the runtime's poller) and the other end to
+// send from.
 func pair(t *testing.T, window time.Duration) (*Reader, int) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(fds[1]) })
-	f := os.NewFile(uintptr(fds[0]), "pair") // non-blocking: in the runtime's poller
-	raw, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd, err := Detach(raw, f.Close)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewReader(fd, 8, 64, window)
+	r, err := NewReader(fds[0], 8, 64, window)
 	if err != nil {
 		t.Fatal(err)
 	}
