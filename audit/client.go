@@ -132,18 +132,17 @@ func (c *client) exchange(typ uint16, payload []byte, wantAck bool) ([]reply, er
 			if cut || sender != 0 {
 				continue
 			}
-			for len(b) >= nlmsgHeaderLen {
-				l := int(binary.NativeEndian.Uint32(b[0:4]))
-				if l < nlmsgHeaderLen || l > len(b) {
+			for len(b) > 0 {
+				hdr, data, rest, err := mmsg.NextMessage(b)
+				if err != nil {
 					break
 				}
-				mtyp, seq, data := binary.NativeEndian.Uint16(b[4:6]), binary.NativeEndian.Uint32(b[8:12]), b[nlmsgHeaderLen:l]
-				b = b[min((l+3)&^3, len(b)):]
-				if seq != c.seq {
+				b = rest
+				if hdr.Seq != c.seq {
 					continue // the answer to an older request
 				}
-				switch {
-				case mtyp == nlmsgError:
+				switch hdr.Type {
+				case nlmsgError:
 					if len(data) < 4 {
 						return nil, fmt.Errorf("short NLMSG_ERROR of %d bytes", len(data))
 					}
@@ -153,10 +152,10 @@ func (c *client) exchange(typ uint16, payload []byte, wantAck bool) ([]reply, er
 					if wantAck {
 						return replies, nil
 					}
-				case mtyp == nlmsgDone:
+				case nlmsgDone:
 					return replies, nil
 				default:
-					replies = append(replies, reply{typ: mtyp, data: bytes.Clone(data)})
+					replies = append(replies, reply{typ: hdr.Type, data: bytes.Clone(data)})
 					if typ != msgListRules && !wantAck {
 						return replies, nil
 					}

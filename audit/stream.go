@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -17,10 +18,6 @@ import (
 // absorb a burst (an apt run execs hundreds of processes) while the sensor
 // is busy.
 const DefaultReceiveBuffer = 8 << 20
-
-// readBufferSize holds any one audit message: MAX_AUDIT_MESSAGE_LENGTH is
-// 8970 bytes (include/uapi/linux/audit.h) plus the netlink header.
-const readBufferSize = 64 << 10
 
 // batchSlots and slotSize shape the batched read: one recvmmsg(2) takes up
 // to batchSlots datagrams of up to slotSize bytes each. A record is at most
@@ -99,7 +96,7 @@ func dialStream(what string, rcvbuf int, window time.Duration) (*stream, error) 
 	if err != nil {
 		return nil, fmt.Errorf("audit: dial %s socket: %w", what, err)
 	}
-	if err := setReceiveBuffer(fd, rcvbuf); err != nil {
+	if err := mmsg.SetReceiveBuffer(fd, rcvbuf); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
 	}
@@ -109,17 +106,6 @@ func dialStream(what string, rcvbuf int, window time.Duration) (*stream, error) 
 		return nil, fmt.Errorf("audit: %s socket: %w", what, err)
 	}
 	return &stream{batch: rd, recs: make([]Record, 0, batchSlots)}, nil
-}
-
-func setReceiveBuffer(fd, n int) error {
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
-		return nil
-	}
-	// SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped at rmem_max.
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
-		return fmt.Errorf("set receive buffer to %d bytes: %w", n, err)
-	}
-	return nil
 }
 
 // receiveBuffer returns the kernel's receive buffer size (twice what was set,
@@ -210,12 +196,12 @@ func (s *stream) becomePID(pid uint32) error {
 	}
 	deadline := time.Now().Add(controlTimeout)
 	for {
-		n, errno, ok, err := s.batch.ReadBefore(deadline)
+		n, errno, err := s.batch.ReadUntil(deadline)
 		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Errorf("audit: set audit pid: no ACK within %v", controlTimeout)
 		case err != nil:
 			return fmt.Errorf("audit: set audit pid: waiting for ACK: %w", err)
-		case !ok:
-			return fmt.Errorf("audit: set audit pid: no ACK within %v", controlTimeout)
 		case errno == unix.ENOBUFS:
 			s.enobufs.Add(1)
 			continue

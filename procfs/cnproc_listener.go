@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,7 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 	if size == 0 {
 		size = DefaultReceiveBuffer
 	}
-	if err := setReceiveBuffer(fd, size); err != nil {
+	if err := mmsg.SetReceiveBuffer(fd, size); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("procfs: proc connector: set receive buffer to %d: %w", size, err)
 	}
@@ -106,15 +107,6 @@ func Listen(fs FS, cfg ListenConfig) (*Listener, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-// setReceiveBuffer sets fd's receive buffer: SO_RCVBUFFORCE (which root may
-// set above net.core.rmem_max), else SO_RCVBUF.
-func setReceiveBuffer(fd, n int) error {
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
-		return nil
-	}
-	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
 }
 
 func newListener(fs FS, rd *mmsg.Reader, cfg ListenConfig) *Listener {
@@ -152,14 +144,14 @@ func (l *Listener) subscribe() error {
 	}
 	deadline := time.Now().Add(ackTimeout)
 	for {
-		n, errno, ok, err := l.rd.ReadBefore(deadline)
+		n, errno, err := l.rd.ReadUntil(deadline)
 		switch {
-		case err != nil:
-			return fmt.Errorf("procfs: proc connector: wait for the LISTEN reply: %w", err)
-		case !ok:
+		case errors.Is(err, os.ErrDeadlineExceeded):
 			// cn_proc_ack sends nothing when the request was refused and
 			// there is no other listener, so silence means refusal.
 			return fmt.Errorf("procfs: proc connector: no reply to LISTEN within %v (refused? it needs CAP_NET_ADMIN in the initial namespaces)", ackTimeout)
+		case err != nil:
+			return fmt.Errorf("procfs: proc connector: wait for the LISTEN reply: %w", err)
 		case errno == unix.ENOBUFS:
 			l.stats.overruns.Add(1)
 			continue
@@ -172,7 +164,7 @@ func (l *Listener) subscribe() error {
 		for i := range n {
 			b, cut, sender := l.rd.Datagram(i)
 			for !cut && sender == 0 && len(b) > 0 {
-				payload, rest, err := nextMessage(b)
+				_, payload, rest, err := mmsg.NextMessage(b)
 				if err != nil {
 					break
 				}
@@ -262,7 +254,7 @@ func (l *Listener) decodeDatagram(i int, batch []Event) []Event {
 		return batch
 	}
 	for len(b) > 0 {
-		payload, rest, err := nextMessage(b)
+		_, payload, rest, err := mmsg.NextMessage(b)
 		if err != nil {
 			l.stats.malformed.Add(1)
 			l.log.Warn("malformed proc connector datagram", "error", err, "bytes", len(b))

@@ -12,6 +12,7 @@
 package mmsg
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -89,6 +90,19 @@ func Dial(protocol int) (int, error) {
 		return -1, fmt.Errorf("close the poller's copy of the socket: %w", err)
 	}
 	return fd, nil
+}
+
+// SetReceiveBuffer sets sock's receive buffer to n bytes: SO_RCVBUFFORCE,
+// which root may set above net.core.rmem_max, else SO_RCVBUF (capped at
+// rmem_max).
+func SetReceiveBuffer(sock, n int) error {
+	if unix.SetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
+		return nil
+	}
+	if err := unix.SetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
+		return fmt.Errorf("set receive buffer to %d bytes: %w", n, err)
+	}
+	return nil
 }
 
 // NewReader returns a reader of up to slots datagrams of up to slotSize
@@ -191,30 +205,12 @@ func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 	}
 }
 
-// ReadBefore waits until deadline for a datagram and reads what is
-// queued; ok is false when none came in time. It is for replies at setup,
-// outside the hot path (it waits in poll(2), the runtime's way).
-func (r *Reader) ReadBefore(deadline time.Time) (n int, errno unix.Errno, ok bool, err error) {
-	fds := []unix.PollFd{{Fd: int32(r.sock), Events: unix.POLLIN}}
-	for {
-		if r.recv() {
-			n, errno, _ = r.took()
-			return n, errno, true, nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return 0, 0, false, nil
-		}
-		if _, err := unix.Poll(fds, int(left.Milliseconds())+1); err != nil && err != unix.EINTR {
-			return 0, 0, false, err
-		}
-	}
-}
-
 // ReadUntil waits until deadline for a datagram, without a window, and
 // reads what is queued; it returns os.ErrDeadlineExceeded when nothing
-// came in time. It waits as Read does, in the runtime's poller, without a
-// system call the runtime's way: for replies a caller waits for often.
+// came in time. It is for replies to requests (the set-pid ACK, the
+// connector's LISTEN reply, the control socket's answers); it waits as
+// Read does, in the runtime's poller, without a system call the
+// runtime's way.
 func (r *Reader) ReadUntil(deadline time.Time) (n int, errno unix.Errno, err error) {
 	for {
 		if r.woken.Load() {
@@ -390,10 +386,43 @@ func SendRaw(sock int, typ, flags uint16, seq uint32, data []byte) error {
 	return nil
 }
 
+// NextMessage splits the first netlink message off a datagram: its header,
+// its payload and the rest. A datagram may hold several messages, each
+// padded to 4 bytes; a length that does not fit is an error, so a loop
+// over a datagram always ends.
+func NextMessage(b []byte) (hdr unix.NlMsghdr, payload, rest []byte, err error) {
+	if len(b) < unix.SizeofNlMsghdr {
+		return hdr, nil, nil, fmt.Errorf("netlink message: %d bytes, want a %d-byte header", len(b), unix.SizeofNlMsghdr)
+	}
+	hdr = unix.NlMsghdr{
+		Len:   binary.NativeEndian.Uint32(b[0:4]),
+		Type:  binary.NativeEndian.Uint16(b[4:6]),
+		Flags: binary.NativeEndian.Uint16(b[6:8]),
+		Seq:   binary.NativeEndian.Uint32(b[8:12]),
+		Pid:   binary.NativeEndian.Uint32(b[12:16]),
+	}
+	n := int(hdr.Len)
+	if n < unix.SizeofNlMsghdr || n > len(b) {
+		return hdr, nil, nil, fmt.Errorf("netlink message: length %d outside %d..%d", n, unix.SizeofNlMsghdr, len(b))
+	}
+	return hdr, b[unix.SizeofNlMsghdr:n], b[min((n+3)&^3, len(b)):], nil
+}
+
 // message is one netlink message: header, then data.
 func message(typ, flags uint16, seq uint32, data []byte) []byte {
-	b := make([]byte, unix.SizeofNlMsghdr+len(data))
-	*(*unix.NlMsghdr)(unsafe.Pointer(&b[0])) = unix.NlMsghdr{Len: uint32(len(b)), Type: typ, Flags: flags, Seq: seq}
-	copy(b[unix.SizeofNlMsghdr:], data)
-	return b
+	return AppendMessage(nil, typ, flags, seq, data)
+}
+
+// AppendMessage appends one netlink message to b: header, data, and the
+// padding to 4 bytes that a next message in the same datagram needs
+// (NextMessage skips it).
+func AppendMessage(b []byte, typ, flags uint16, seq uint32, data []byte) []byte {
+	n := unix.SizeofNlMsghdr + len(data)
+	b = binary.NativeEndian.AppendUint32(b, uint32(n))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = binary.NativeEndian.AppendUint16(b, flags)
+	b = binary.NativeEndian.AppendUint32(b, seq)
+	b = binary.NativeEndian.AppendUint32(b, 0) // port id: the kernel's
+	b = append(b, data...)
+	return append(b, make([]byte, (n+3)&^3-n)...)
 }

@@ -1,6 +1,7 @@
 package mmsg
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -116,21 +117,6 @@ func TestWake(t *testing.T) {
 	}
 }
 
-// ReadBefore times out on an empty socket and reads a queued datagram.
-func TestReadBefore(t *testing.T) {
-	r, peer := pair(t, 0)
-	if n, errno, ok, err := r.ReadBefore(time.Now().Add(10 * time.Millisecond)); ok || n != 0 || errno != 0 || err != nil {
-		t.Fatalf("ReadBefore on an empty socket: %d %v %v %v", n, errno, ok, err)
-	}
-	go func() {
-		time.Sleep(10 * time.Millisecond)
-		unix.Send(peer, []byte("y"), 0)
-	}()
-	if n, _, ok, err := r.ReadBefore(time.Now().Add(time.Second)); !ok || n != 1 || err != nil {
-		t.Fatalf("ReadBefore with a datagram coming: %d %v %v", n, ok, err)
-	}
-}
-
 // ReadUntil returns os.ErrDeadlineExceeded on a silent socket, reads a
 // datagram that comes in time, and leaves no timer armed behind it.
 func TestReadUntil(t *testing.T) {
@@ -152,4 +138,53 @@ func TestReadUntil(t *testing.T) {
 	if cur.Value.Nano() != 0 {
 		t.Errorf("timer still armed (%v left) after ReadUntil returned", time.Duration(cur.Value.Nano()))
 	}
+}
+
+func TestNextMessageSkipsPadding(t *testing.T) {
+	dgram := AppendMessage(AppendMessage(nil, unix.NLMSG_DONE, 0, 1, []byte("abc")), unix.NLMSG_DONE, 0, 2, []byte("defgh"))
+	var got []string
+	for b := dgram; len(b) > 0; {
+		hdr, payload, rest, err := NextMessage(b)
+		if err != nil {
+			t.Fatalf("NextMessage: %v", err)
+		}
+		if hdr.Type != unix.NLMSG_DONE {
+			t.Errorf("type %d, want NLMSG_DONE", hdr.Type)
+		}
+		got, b = append(got, string(payload)), rest
+	}
+	if len(got) != 2 || got[0] != "abc" || got[1] != "defgh" {
+		t.Errorf("payloads %q, want abc and defgh", got)
+	}
+}
+
+func TestNextMessageRefusesBadLengths(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"short header":  make([]byte, 10),
+		"len too small": func() []byte { b := make([]byte, 20); binary.NativeEndian.PutUint32(b, 8); return b }(),
+		"len past end":  func() []byte { b := make([]byte, 20); binary.NativeEndian.PutUint32(b, 64); return b }(),
+	} {
+		if _, _, _, err := NextMessage(b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// FuzzNextMessage: any bytes split without panic, and every split makes
+// progress, so a datagram loop ends.
+func FuzzNextMessage(f *testing.F) {
+	f.Add(AppendMessage(nil, unix.NLMSG_DONE, 0, 1, []byte("abc")))
+	f.Add(AppendMessage(AppendMessage(nil, unix.NLMSG_DONE, 0, 1, []byte{1, 2, 3, 4, 5}), unix.NLMSG_DONE, 0, 2, nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for len(b) > 0 {
+			_, payload, rest, err := NextMessage(b)
+			if err != nil {
+				return
+			}
+			if len(rest) >= len(b) || len(payload) > len(b) {
+				t.Fatalf("no progress: %d bytes, rest %d", len(b), len(rest))
+			}
+			b = rest
+		}
+	})
 }
