@@ -13,11 +13,10 @@ const forkTolerance = 1
 // false for messages that are counted but not emitted.
 //
 // The kernel sends cn_proc messages with type NLMSG_DONE and no flags
-// (cn_netlink_send_mult in drivers/connector/connector.c). Run's own read
-// does not look at the type; subscribe reads with mdlayher/netlink, which
-// (v1.11.2) ends a multi-part read only at NLMSG_DONE with NLM_F_MULTI set
-// and checks for an error code only there, so these messages reach it
-// intact; TestNetlinkPassesConnectorDone pins that behaviour.
+// (cn_netlink_send_mult in drivers/connector/connector.c). The listener's
+// reads (mmsg.NextMessage) do not look at the type, so a NLMSG_DONE is not
+// taken for the end of a multi-part reply
+// (TestNextMessageSplitsAConnectorDatagram).
 func (l *Listener) handle(payload []byte) (Event, bool) {
 	l.stats.messages.Add(1)
 	ev, _, ok, err := parseConnectorMessage(payload)

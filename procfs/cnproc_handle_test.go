@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"github.com/mdlayher/netlink/nltest"
 )
 
 // connectorMessage wraps a proc_event as the kernel does: cn_msg inside a
@@ -22,33 +21,6 @@ func connectorMessage(t testing.TB, ev procEvent) netlink.Message {
 		t.Fatal(err)
 	}
 	return netlink.Message{Header: netlink.Header{Type: netlink.Done}, Data: b}
-}
-
-// TestNetlinkPassesConnectorDone pins the mdlayher/netlink behaviour the
-// listener relies on: a message of type NLMSG_DONE without NLM_F_MULTI is
-// returned by Receive like any other, even though its first data bytes
-// (cb_id.idx = 1) would read as an error number if it were checked as a
-// multi-part terminator.
-func TestNetlinkPassesConnectorDone(t *testing.T) {
-	var ev procEvent
-	ev.What = eventExec
-	ev.Exec.PID, ev.Exec.TGID = 20, 20
-	msg := connectorMessage(t, ev)
-	conn := nltest.Dial(func([]netlink.Message) ([]netlink.Message, error) {
-		return []netlink.Message{msg}, nil
-	})
-	defer conn.Close()
-	msgs, err := conn.Receive()
-	if err != nil {
-		t.Fatalf("Receive: %v", err)
-	}
-	if len(msgs) != 1 || msgs[0].Header.Type != netlink.Done {
-		t.Fatalf("Receive = %+v, want the one NLMSG_DONE message", msgs)
-	}
-	got, _, ok, err := parseConnectorMessage(msgs[0].Data)
-	if err != nil || !ok || got != ev {
-		t.Errorf("parsed %+v (ok %v, %v), want %+v", got, ok, err, ev)
-	}
 }
 
 func fixtureListener(t *testing.T) *Listener {
