@@ -286,14 +286,7 @@ func TestJoinAlternativesMisuseNamesLineCol(t *testing.T) {
 // loopback connects from its descendants (each joins the pending shell by
 // its ancestry, and the condition turns it away).
 func BenchmarkHookFamilyLoopbackFlood(b *testing.B) {
-	set, err := Load(LoadConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := NewEngine(set.Enabled(), EngineConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := shippedEngine(b)
 	e.Process(hookShell("apt", 0))
 	flood := below("flooder", 300, time.Second, "m", "shell", "fe-fork", "fe", "sshd", "init")
 	flood.Destination = netip.MustParseAddrPort("127.0.0.1:80")

@@ -2,7 +2,6 @@ package sensor
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -43,18 +42,7 @@ func ownSensor(t *testing.T, out io.Writer, disable ...string) *sensor {
 
 func alertDocs(t *testing.T, b *bytes.Buffer) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var d map[string]any
-		if err := json.Unmarshal([]byte(l), &d); err != nil {
-			t.Fatalf("alert line %q: %v", l, err)
-		}
-		out = append(out, d)
-	}
-	return out
+	return ecstest.Lines(t, b.String())
 }
 
 func TestLossAlertDocument(t *testing.T) {

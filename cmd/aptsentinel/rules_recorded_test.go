@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/aptsentinel/aptsentinel/internal/ecstest"
 )
 
 // Recorded events (testdata/*/events.jsonl) mark the events a rule must
@@ -40,16 +42,5 @@ func recordedAlerts(t *testing.T, events string, files ...string) []map[string]a
 	if code := realMain(append([]string{"rules", "test", "--events", events}, files...), &stdout, &stderr); code != 0 {
 		t.Fatalf("rules test --events %s: exit %d: %s", events, code, stderr.String())
 	}
-	var docs []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(line), &doc); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		docs = append(docs, doc)
-	}
-	return docs
+	return ecstest.Lines(t, stdout.String())
 }
