@@ -212,13 +212,17 @@ func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 // Read does, in the runtime's poller, without a system call the
 // runtime's way.
 func (r *Reader) ReadUntil(deadline time.Time) (n int, errno unix.Errno, err error) {
+	timed := false
 	for {
 		if r.woken.Load() {
 			return 0, 0, ErrWoken
 		}
 		if r.recv() {
 			n, errno, _ = r.took()
-			return n, errno, r.setTimer(0) // a timer left armed would wake the reader later
+			if timed {
+				err = r.setTimer(0) // a timer left armed would wake the reader later
+			}
+			return n, errno, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -230,6 +234,7 @@ func (r *Reader) ReadUntil(deadline time.Time) (n int, errno unix.Errno, err err
 		if err := r.setTimer(left); err != nil {
 			return 0, 0, err
 		}
+		timed = true
 		if err := r.epRaw.Read(r.waitFn); err != nil {
 			return 0, 0, err
 		}
