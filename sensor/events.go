@@ -60,7 +60,15 @@ func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
 	// interpreter before that tracepoint (issue 8 A.4; see the README).
 	p.Name, p.Executable, p.Cwd, p.UID = e.Process.Comm, e.Process.Exe, e.Cwd, e.Process.UID
 	p.Args, p.ArgsTruncated, p.Argc = e.Args, e.ArgsTruncated, e.Argc
+	p.renamed, p.heirPending = false, false
+	p.auditExecs++
+	// The connector reports every exec first; after a loss the counts
+	// meet again here.
+	p.connExecs = max(p.connExecs, p.auditExecs)
 	s.tree.Resize(p)
+	if p.heirs != nil {
+		s.passImage(p)
+	}
 	return rules.Event{
 		Time:    e.Time,
 		Action:  rules.ActionExec,
@@ -144,20 +152,26 @@ func (s *sensor) applyProcEvent(ev procfs.Event) {
 	case procfs.Exit:
 		s.counts.Exits++
 		s.tree.Exit(e.PID, e.Time)
+	case procfs.Exec:
+		// The image comes with the audit event; the count tells forks
+		// after this exec to wait for it (image.go).
+		if p, ok := s.tree.Get(e.PID); ok {
+			p.connExecs++
+		}
 	case procfs.Comm:
 		// prctl(PR_SET_NAME) renames the process; the kernel's comm is what
 		// process.name reports.
 		if p, ok := s.tree.Get(e.PID); ok {
-			p.Name = e.Comm
+			p.Name, p.renamed = e.Comm, true
 		}
 	}
 }
 
 // applyFork adds the child of a fork, linked to the process that forked it
 // (its parent at fork for life), then lets the resolver release events
-// held for either. A fork copies the parent's comm, executable, argv and
-// working directory; the connector read the child's stat at once, so its
-// start time (and comm) are the child's own.
+// held for either. A fork copies the parent's image (image.go); the
+// connector read the child's stat at once, so its start time is the
+// child's own.
 func (s *sensor) applyFork(f procfs.Fork) {
 	parent := s.forkParent(f)
 	if old, ok := s.tree.Get(f.ChildPID); ok && old.StartTicks == f.Child.StartTime && old.Source != "audit" {
@@ -171,12 +185,8 @@ func (s *sensor) applyFork(f procfs.Fork) {
 		s.res.forked(old, parent)
 		return
 	}
-	p := &Proc{PID: f.ChildPID, PPID: f.ParentPID, StartTicks: f.Child.StartTime, Name: f.Child.Comm, Source: "fork"}
-	p.Executable, p.Args, p.ArgsTruncated, p.Argc = parent.Executable, parent.Args, parent.ArgsTruncated, parent.Argc
-	p.Cwd, p.UID = parent.Cwd, parent.UID
-	if p.Name == "" {
-		p.Name = parent.Name
-	}
+	p := &Proc{PID: f.ChildPID, PPID: f.ParentPID, StartTicks: f.Child.StartTime, Source: "fork"}
+	inherit(p, parent)
 	Link(p, parent)
 	s.res.forked(s.tree.Put(p), parent)
 }

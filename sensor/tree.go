@@ -43,6 +43,14 @@ type Proc struct {
 	// on demand) or "audit" (built from the audit record alone, start time
 	// unknown: its entity id is not joinable with /proc's).
 	Source string
+	// connExecs counts the execs the proc connector reported for this
+	// entity, auditExecs those whose audit event was applied (the image
+	// above is that exec's); heirs are children forked with an image that
+	// was not yet the latest one, and heirPending marks such a child
+	// (image.go). renamed: the process set its comm itself (prctl).
+	connExecs, auditExecs int
+	heirs                 []heir
+	heirPending, renamed  bool
 	// auditPPID is an audit ppid= already checked against /proc's start
 	// time for this entity (a reparented process), so the check runs once
 	// per reparenting, not per event.
