@@ -42,13 +42,21 @@ type Reader struct {
 	epf                    *os.File // ep, watched by the runtime's poller
 	epRaw                  syscall.RawConn
 	waitFn                 func(fd uintptr) bool // r.poll, bound once so waits do not allocate
-	evs                    [3]unix.EpollEvent
+	evs                    [4]unix.EpollEvent
 
 	window   time.Duration
 	armed    bool      // the socket is armed in ep (one-shot)
 	partial  bool      // the last read emptied the socket
 	lastRead time.Time // when a read last returned datagrams
 	woken    atomic.Bool
+	// hurryUntil (unix nanoseconds): until then reads take no window
+	// (Hurry).
+	hurryUntil atomic.Int64
+	// follow is the socket of a Reader that this one reads for (Follow),
+	// -1 if none; followArmed and followReady track it in ep as armed and
+	// sock track this reader's own socket.
+	follow                   int
+	followArmed, followReady bool
 
 	msgs  []mmsghdr
 	iovs  []unix.Iovec
@@ -118,7 +126,7 @@ func SetReceiveBuffer(sock, n int) error {
 // read at once. 0 reads every datagram as soon as it is queued.
 func NewReader(sock, slots, slotSize int, window time.Duration) (r *Reader, err error) {
 	r = &Reader{
-		sock: sock, ep: -1, timer: -1, waker: -1, window: window,
+		sock: sock, ep: -1, timer: -1, waker: -1, window: window, follow: -1,
 		msgs:  make([]mmsghdr, slots),
 		iovs:  make([]unix.Iovec, slots),
 		froms: make([]unix.RawSockaddrNetlink, slots),
@@ -172,7 +180,10 @@ func (r *Reader) FD() int { return r.sock }
 // Read waits for at least one datagram and reads what is queued (see
 // NewReader for the batch window). It returns how many it read, or the
 // socket's error number (ENOBUFS after an overrun), or ErrWoken after
-// Wake.
+// Wake. A reader that follows another (Follow) also returns 0 datagrams
+// when only the followed socket has some, and at the end of a window
+// that gathered nothing of its own: the caller reads the followed socket
+// (ReadNow) after every Read.
 func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 	for {
 		if r.woken.Load() {
@@ -182,11 +193,20 @@ func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 			if r.recv() {
 				return r.took()
 			}
-			if err := r.arm(); err != nil {
+			if r.followReady {
+				r.followReady = false
+				return 0, 0, nil
+			}
+			if err := r.arm(true); err != nil {
 				return 0, 0, err
 			}
-		} else if err := r.setTimer(r.window - time.Since(epoch)%r.window); err != nil {
-			return 0, 0, err
+		} else {
+			if err := r.disarm(); err != nil {
+				return 0, 0, err
+			}
+			if err := r.setTimer(r.window - time.Since(epoch)%r.window); err != nil {
+				return 0, 0, err
+			}
 		}
 		if err := r.epRaw.Read(r.waitFn); err != nil {
 			return 0, 0, err
@@ -195,14 +215,46 @@ func (r *Reader) Read() (n int, errno unix.Errno, err error) {
 			return 0, 0, ErrWoken
 		}
 		if r.partial {
-			// The window ended: read what gathered, or wait for the
-			// socket when nothing did.
+			// The window ended (or Hurry cut it short): read what
+			// gathered, or wait for the socket when nothing did.
 			r.partial = false
 			if r.recv() {
 				return r.took()
 			}
+			if r.follow >= 0 {
+				return 0, 0, nil
+			}
 		}
 	}
+}
+
+// Follow makes r read for f: r's waits also end when f's socket has a
+// datagram while r is calm, and r's windows gather f's datagrams with
+// r's own (f's socket is not watched during a window: r wakes at its
+// end anyway). The caller reads f with ReadNow after every Read of r, so
+// f's datagrams cost no wake-up of their own while r's keep coming, and
+// are read after any of r's that came later than them. Nothing else may
+// wait on f; f's window is not used.
+func (r *Reader) Follow(f *Reader) error {
+	if err := unix.EpollCtl(r.ep, unix.EPOLL_CTL_ADD, f.sock, &unix.EpollEvent{Fd: int32(f.sock)}); err != nil {
+		return fmt.Errorf("mmsg: follow: epoll_ctl: %w", err)
+	}
+	r.follow = f.sock
+	return nil
+}
+
+// ReadNow reads what is queued without waiting; ok is false when nothing
+// was (n and errno are then 0). It keeps no window: it is for a socket
+// that another Reader follows.
+func (r *Reader) ReadNow() (n int, errno unix.Errno, ok bool) {
+	if !r.recv() {
+		return 0, 0, false
+	}
+	n, errno = r.n, r.errno
+	if errno != 0 {
+		n = 0
+	}
+	return n, errno, true
 }
 
 // ReadUntil waits until deadline for a datagram, without a window, and
@@ -228,7 +280,7 @@ func (r *Reader) ReadUntil(deadline time.Time) (n int, errno unix.Errno, err err
 		if left <= 0 {
 			return 0, 0, os.ErrDeadlineExceeded
 		}
-		if err := r.arm(); err != nil {
+		if err := r.arm(false); err != nil {
 			return 0, 0, err
 		}
 		if err := r.setTimer(left); err != nil {
@@ -252,7 +304,7 @@ func (r *Reader) took() (int, unix.Errno, error) {
 	// A read that emptied the socket shortly after another is a stream:
 	// the next read waits for the window's end. After a calm, the socket
 	// is armed again, so a lone event is read the moment it comes.
-	r.partial = r.n < len(r.msgs) && now.Sub(r.lastRead) < r.window
+	r.partial = r.n < len(r.msgs) && now.Sub(r.lastRead) < r.window && now.UnixNano() >= r.hurryUntil.Load()
 	r.lastRead = now
 	return r.n, 0, nil
 }
@@ -277,17 +329,51 @@ func (r *Reader) recv() bool {
 }
 
 // arm asks ep for the socket's next datagram (one-shot: datagrams queued
-// while a window runs wake nobody).
-func (r *Reader) arm() error {
+// while a window runs wake nobody); with also, the followed socket's too
+// (Read's waits, not ReadUntil's).
+func (r *Reader) arm(also bool) error {
+	if !r.armed {
+		if err := r.armOne(r.sock); err != nil {
+			return err
+		}
+		r.armed = true
+	}
+	if also && r.follow >= 0 && !r.followArmed {
+		if err := r.armOne(r.follow); err != nil {
+			return err
+		}
+		r.followArmed = true
+	}
+	return nil
+}
+
+// disarm takes back what an earlier calm wait armed and nothing reported
+// (its datagram was read without a wait): a window's wait ends at the
+// window's end, not at the next datagram.
+func (r *Reader) disarm() error {
 	if r.armed {
-		return nil
+		if err := r.setEvents(r.sock, 0); err != nil {
+			return err
+		}
+		r.armed = false
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(r.sock)}
+	if r.followArmed {
+		if err := r.setEvents(r.follow, 0); err != nil {
+			return err
+		}
+		r.followArmed = false
+	}
+	return nil
+}
+
+func (r *Reader) armOne(fd int) error { return r.setEvents(fd, unix.EPOLLIN|unix.EPOLLONESHOT) }
+
+func (r *Reader) setEvents(fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
 	if _, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(r.ep), unix.EPOLL_CTL_MOD,
-		uintptr(r.sock), uintptr(unsafe.Pointer(&ev)), 0, 0); errno != 0 {
-		return fmt.Errorf("mmsg: arm the socket: %w", errno)
+		uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0); errno != 0 {
+		return fmt.Errorf("mmsg: epoll_ctl: %w", errno)
 	}
-	r.armed = true
 	return nil
 }
 
@@ -318,6 +404,8 @@ func (r *Reader) poll(uintptr) bool {
 		switch int(r.evs[i].Fd) {
 		case r.sock:
 			r.armed = false // one-shot: disarmed by this event
+		case r.follow:
+			r.followArmed, r.followReady = false, true
 		case r.timer, r.waker:
 			// Reset the descriptor's count so it stops being readable.
 			unix.RawSyscall(unix.SYS_READ, uintptr(r.evs[i].Fd), uintptr(unsafe.Pointer(&b[0])), 8)
@@ -330,6 +418,16 @@ func (r *Reader) poll(uintptr) bool {
 // otherwise, until ClearWake.
 func (r *Reader) Wake() {
 	r.woken.Store(true)
+	one := [8]byte{1}
+	unix.Write(r.waker, one[:])
+}
+
+// Hurry ends the window a Read waits for, if any, and lets reads take no
+// window for d: what comes meanwhile is read the moment it is queued. It
+// is for a datagram that someone must see at once, announced by some
+// other sign.
+func (r *Reader) Hurry(d time.Duration) {
+	r.hurryUntil.Store(time.Now().Add(d).UnixNano())
 	one := [8]byte{1}
 	unix.Write(r.waker, one[:])
 }

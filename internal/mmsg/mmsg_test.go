@@ -188,3 +188,120 @@ func FuzzNextMessage(f *testing.F) {
 		}
 	})
 }
+
+// Hurry ends a window under way: a datagram queued meanwhile is read at
+// once, not at the window's end.
+func TestHurry(t *testing.T) {
+	r, peer := pair(t, time.Second)
+	send(t, peer, "1")
+	read(t, r)
+	send(t, peer, "2")
+	read(t, r) // a stream: the next read waits for the window's end
+	for time.Since(epoch)%time.Second > 100*time.Millisecond {
+		time.Sleep(time.Millisecond)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		r.Hurry(time.Second)
+		time.Sleep(20 * time.Millisecond)
+		unix.Send(peer, []byte("3"), 0)
+	}()
+	start := time.Now()
+	got := read(t, r)
+	if d := time.Since(start); d > 500*time.Millisecond || len(got) != 1 || got[0] != "3" {
+		t.Fatalf("read %q after %v, want \"3\" well before the window's end (900 ms away)", got, d)
+	}
+}
+
+// readNow reads f without waiting and returns what it held.
+func readNow(t *testing.T, f *Reader) []string {
+	t.Helper()
+	var got []string
+	for {
+		n, errno, ok := f.ReadNow()
+		if !ok {
+			return got
+		}
+		if errno != 0 {
+			t.Fatalf("ReadNow: %v", errno)
+		}
+		for i := range n {
+			b, _, _ := f.Datagram(i)
+			got = append(got, string(b))
+		}
+	}
+}
+
+// A calm reader that follows another wakes for the followed socket's
+// datagram at once and returns none of its own; while its own datagrams
+// keep coming, the followed socket's wait for its window's end and come
+// with them.
+func TestFollow(t *testing.T) {
+	r, peer := pair(t, 300*time.Millisecond)
+	f, fpeer := pair(t, 0)
+	if err := r.Follow(f); err != nil {
+		t.Fatal(err)
+	}
+	if got := readNow(t, f); got != nil {
+		t.Fatalf("ReadNow on an empty socket: %q", got)
+	}
+
+	// Calm: the followed socket's datagram ends the wait at once.
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		send(t, fpeer, "f1")
+	}()
+	start := time.Now()
+	if got := read(t, r); got != nil {
+		t.Fatalf("Read woken by the followed socket returned %q, want none of its own", got)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("the followed socket's datagram woke the reader after %v", d)
+	}
+	if got := readNow(t, f); len(got) != 1 || got[0] != "f1" {
+		t.Fatalf("followed socket held %q, want [f1]", got)
+	}
+
+	// A stream of its own: the next read waits for the window's end,
+	// and the followed socket's datagram does not end the wait.
+	for time.Since(epoch)%(300*time.Millisecond) > 50*time.Millisecond {
+		time.Sleep(time.Millisecond)
+	}
+	send(t, peer, "1")
+	read(t, r)
+	send(t, peer, "2")
+	read(t, r)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		send(t, fpeer, "f2")
+		time.Sleep(20 * time.Millisecond)
+		send(t, peer, "3")
+	}()
+	start = time.Now()
+	got := read(t, r)
+	d := time.Since(start)
+	if len(got) != 1 || got[0] != "3" {
+		t.Fatalf("read %q at the window's end, want [3]", got)
+	}
+	if d < 100*time.Millisecond {
+		t.Errorf("the followed socket's datagram ended the window after %v", d)
+	}
+	if got := readNow(t, f); len(got) != 1 || got[0] != "f2" {
+		t.Fatalf("followed socket held %q, want [f2]", got)
+	}
+
+	// A window that gathered nothing of its own still ends the wait, so
+	// the followed socket's datagrams are read then.
+	send(t, peer, "4")
+	read(t, r) // still a stream
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		send(t, fpeer, "f3")
+	}()
+	if got := read(t, r); got != nil {
+		t.Fatalf("window's end with nothing of its own returned %q", got)
+	}
+	if got := readNow(t, f); len(got) != 1 || got[0] != "f3" {
+		t.Fatalf("followed socket held %q, want [f3]", got)
+	}
+}
