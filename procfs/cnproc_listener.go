@@ -68,6 +68,11 @@ type Listener struct {
 	pending []Event
 	offsets clockOffsets
 	seq     uint32
+	// drainMu serialises the reads of the socket and the use of batch:
+	// Drain may be called from the goroutines of the sockets that follow
+	// this one.
+	drainMu sync.Mutex
+	batch   []Event
 
 	stats struct {
 		messages, forks, execs, exits, comms, threads, other, malformed, childGone, overruns atomic.Uint64
@@ -114,7 +119,7 @@ func newListener(fs FS, rd *mmsg.Reader, cfg ListenConfig) *Listener {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Listener{fs: fs, rd: rd, log: log.With("component", "proc connector")}
+	return &Listener{fs: fs, rd: rd, log: log.With("component", "proc connector"), batch: make([]Event, 0, readSlots)}
 }
 
 // send sends one multicast control operation.
@@ -204,43 +209,94 @@ func (l *Listener) Run(ctx context.Context, emit func(Event)) error {
 // batch, not one per fork. The slice is reused: it is valid only during
 // the call.
 func (l *Listener) RunBatches(ctx context.Context, fn func([]Event)) error {
-	if len(l.pending) > 0 {
-		fn(l.pending)
-	}
-	l.pending = nil
+	l.drainMu.Lock()
+	l.flushPending(fn)
+	l.drainMu.Unlock()
 	l.rd.ClearWake()
 	// Wake ends the blocked read when ctx ends.
 	stop := context.AfterFunc(ctx, l.rd.Wake)
 	defer stop()
-	batch := make([]Event, 0, readSlots)
 	for {
 		n, errno, err := l.rd.Read()
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errno == unix.ENOBUFS {
-			n := l.stats.overruns.Add(1)
-			l.log.Warn("receive buffer overrun: the kernel dropped process events", "overruns", n)
-			continue
-		}
-		if errno != 0 {
-			err = errno
-		}
 		if err != nil {
 			return fmt.Errorf("procfs: proc connector: receive: %w", err)
 		}
-		if err := l.refreshClock(); err != nil {
+		l.drainMu.Lock()
+		err = l.took(n, errno, fn)
+		l.drainMu.Unlock()
+		if err != nil {
 			return err
 		}
-		batch = batch[:0]
-		for i := range n {
-			batch = l.decodeDatagram(i, batch)
-		}
-		if len(batch) > 0 {
-			fn(batch)
-		}
-		clear(batch) // the events' strings are the consumer's now
 	}
+}
+
+// Reader is the listener's socket reader, for a consumer that reads the
+// connector along with another socket: that socket's reader follows this
+// one (mmsg.Reader.Follow) and the consumer calls Drain after each of its
+// reads, instead of running RunBatches.
+func (l *Listener) Reader() *mmsg.Reader { return l.rd }
+
+// Drain hands every event queued to fn, as RunBatches does, without
+// waiting: a fork is queued before its child can run, so a Drain after
+// reading an audit record of the child hands the fork on first. It may be
+// called from several goroutines (never while RunBatches runs); calls to
+// fn do not overlap.
+func (l *Listener) Drain(fn func([]Event)) error {
+	l.drainMu.Lock()
+	defer l.drainMu.Unlock()
+	l.flushPending(fn)
+	for {
+		n, errno, ok := l.rd.ReadNow()
+		if !ok {
+			return nil
+		}
+		if err := l.took(n, errno, fn); err != nil {
+			return err
+		}
+		if errno == 0 && n < readSlots {
+			return nil // the socket is empty
+		}
+	}
+}
+
+func (l *Listener) flushPending(fn func([]Event)) {
+	if len(l.pending) > 0 {
+		fn(l.pending)
+	}
+	l.pending = nil
+}
+
+// took hands on the events of one read of n datagrams (or counts its
+// error). ENOBUFS is counted and logged: the kernel dropped events on a
+// full buffer, and reading goes on. Called with drainMu held.
+func (l *Listener) took(n int, errno unix.Errno, fn func([]Event)) error {
+	if errno == unix.ENOBUFS {
+		n := l.stats.overruns.Add(1)
+		l.log.Warn("receive buffer overrun: the kernel dropped process events", "overruns", n)
+		return nil
+	}
+	if errno != 0 {
+		return fmt.Errorf("procfs: proc connector: receive: %w", errno)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := l.refreshClock(); err != nil {
+		return err
+	}
+	batch := l.batch[:0]
+	for i := range n {
+		batch = l.decodeDatagram(i, batch)
+	}
+	if len(batch) > 0 {
+		fn(batch)
+	}
+	clear(batch) // the events' strings are the consumer's now
+	l.batch = batch
+	return nil
 }
 
 // decodeDatagram appends the events of datagram i of the last read to

@@ -239,3 +239,42 @@ func TestRealConnectorOverrunsAreCounted(t *testing.T) {
 		t.Errorf("stats %+v: 300 events into a 4 KiB buffer, want an overrun counted", st)
 	}
 }
+
+// A Drain after a child has run hands on its fork without waiting: the
+// kernel queues the fork before the child runs. It is what lets the sensor
+// read the connector from the audit socket's reads (Reader, Drain) and
+// still apply a process's fork before its audit events.
+func TestDrainAfterTheChildRanHasItsFork(t *testing.T) {
+	testenv.RequireRoot(t)
+	l, err := Listen(realFS(t), ListenConfig{})
+	if errors.Is(err, unix.EPROTONOSUPPORT) {
+		testenv.SkipKernelFeature(t, "the proc connector (CONFIG_PROC_EVENTS)", "socket(AF_NETLINK, NETLINK_CONNECTOR)", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var got []Event
+	collect := func(evs []Event) { got = append(got, evs...) }
+	for i := range 20 {
+		cmd := exec.Command("/bin/true")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Drain(collect); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := forkOf(got, cmd.Process.Pid); !ok {
+			t.Fatalf("run %d: Drain after the child exited has no fork of pid %d (%d events)", i, cmd.Process.Pid, len(got))
+		}
+	}
+	// An empty socket: Drain returns at once with nothing.
+	got = nil
+	start := time.Now()
+	if err := l.Drain(collect); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("Drain of a quiet socket took %v", d)
+	}
+}
