@@ -71,3 +71,13 @@ func (o clockOffsets) wallTime(monoNS uint64) time.Time {
 func (o clockOffsets) startTicks(monoNS uint64) uint64 {
 	return DurationToTicks(time.Duration(int64(monoNS) + o.bootMinusMono))
 }
+
+// sinceTick is how long after the last tick boundary of the boot clock a
+// CLOCK_MONOTONIC timestamp lies.
+func (o clockOffsets) sinceTick(monoNS uint64) time.Duration {
+	d := time.Duration(int64(monoNS) + o.bootMinusMono)
+	if d < 0 {
+		return 0
+	}
+	return d % tick
+}

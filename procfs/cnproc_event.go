@@ -26,19 +26,19 @@ type Fork struct {
 	// read, which is 1 or a subreaper once the parent has died.
 	ParentPID int
 	ChildPID  int
-	// Child is /proc/<child>/stat, read as soon as the event arrived. Its
-	// Comm is the parent's comm inherited at fork (for apt's hook runner:
-	// "apt") unless the child exec'd or renamed itself before the read; the
-	// Exec and Comm events that follow tell which. Its StartTime is exact:
-	// the same value any later /proc read gives.
+	// Child is the child's pid, ParentPID as PPID and its start time
+	// (the unit of Stat.StartTime), computed from TimestampNS: exact,
+	// as any later /proc read gives it, unless the kernel was held up for
+	// more than forkGuard between setting the child's start and stamping
+	// the event (then one tick high: SameStart). For a fork stamped near a
+	// tick boundary the child's /proc/<child>/stat is read at once
+	// instead (StatRead), which also gives its comm and state. A child's
+	// comm is its parent's, unless it exec'd or renamed itself: the Exec
+	// and Comm events that follow tell.
 	Child Stat
-	// Exact is false when the child was gone (or its pid already reused)
-	// before it could be read. Child then holds the child's pid, ParentPID as
-	// PPID, no comm (the child inherited its parent's: a consumer that
-	// knows the parent has it), and a StartTime computed from
-	// TimestampNS (see clockOffsets.startTicks): equal to the exact value or
-	// at most one tick above it.
-	Exact bool
+	// StatRead is set when Child was read from /proc (the stamp lay near
+	// a tick boundary and the child was still there).
+	StatRead bool
 }
 
 // Exec is a successful execve by a process.

@@ -1,6 +1,9 @@
 package procfs
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // forkTolerance is how far (in ticks) a child's StartTime read from /proc
 // may lie above the one computed from the fork's timestamp and still be
@@ -8,6 +11,16 @@ import "errors"
 // clockOffsets.startTicks); one tick absorbs the error of measuring the
 // clock offsets. A later StartTime means the pid was reused.
 const forkTolerance = 1
+
+// forkGuard is how long after a tick boundary a fork's stamp may lie and
+// its child's start time still be read from /proc. The kernel sets the
+// child's start time in copy_process microseconds before it stamps the
+// fork event, so a stamp further from the boundary gives the exact start
+// time by itself: a /proc read (three system calls, a tenth of a fork's
+// cost to the sensor) is needed for about one fork in ten. A start set
+// more than forkGuard before its stamp (the vCPU taken away in between)
+// can still come out one tick high (ticks.go, SameStart).
+const forkGuard = time.Millisecond
 
 // handle turns the payload of one netlink message into an Event. ok is
 // false for messages that are counted but not emitted.
@@ -73,9 +86,10 @@ func (l *Listener) decode(ev procEvent) (Event, bool) {
 	return nil, false
 }
 
-// fork reads the new child's /proc/<pid>/stat at once: the child may exit
-// (or exec) any moment, and its start time, which entity ids derive from,
-// is only exact from /proc.
+// fork turns a fork event into a Fork. The child's start time, which
+// entity ids derive from, comes from the event's stamp, or from /proc when
+// the stamp lies near a tick boundary (forkGuard): read at once, as the
+// child may exit (or exec) any moment.
 func (l *Listener) fork(ev procEvent) Fork {
 	o := l.offsets
 	f := Fork{
@@ -85,17 +99,20 @@ func (l *Listener) fork(ev procEvent) Fork {
 		ChildPID:    int(ev.Fork.ChildTGID),
 	}
 	approx := o.startTicks(ev.TimestampNS)
+	// No comm: the child has its parent's, which the sensor knows.
+	f.Child = Stat{PID: f.ChildPID, PPID: f.ParentPID, StartTime: approx}
+	if o.sinceTick(ev.TimestampNS) >= forkGuard {
+		return f
+	}
+	l.stats.statReads.Add(1)
 	st, err := l.fs.Proc(f.ChildPID).Stat()
 	if err == nil && st.StartTime <= approx+forkTolerance {
-		f.Child, f.Exact = st, true
+		f.Child, f.StatRead = st, true
 		return f
 	}
 	if err != nil && !errors.Is(err, ErrGone) {
 		l.log.Warn("read forked child", "pid", f.ChildPID, "error", err)
 	}
 	l.stats.childGone.Add(1)
-	// No comm: a read of the parent's for it would cost a /proc read per
-	// short-lived child, and the sensor knows the parent's name.
-	f.Child = Stat{PID: f.ChildPID, PPID: f.ParentPID, StartTime: approx}
 	return f
 }

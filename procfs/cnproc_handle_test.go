@@ -48,13 +48,13 @@ func TestHandleFork(t *testing.T) {
 		{
 			name: "child read from /proc",
 			ev:   forkEvent(6708, 6712, 6712, 48223),
-			want: Fork{ParentPID: 6708, ChildPID: 6712, Exact: true,
+			want: Fork{ParentPID: 6708, ChildPID: 6712, StatRead: true,
 				Child: Stat{PID: 6712, Comm: "sh", State: 'S', PPID: 6708, Flags: 4194304, StartTime: 48223}},
 		},
 		{
 			name: "start read one tick above the computed one (offset jitter)",
 			ev:   forkEvent(6708, 6712, 6712, 48222),
-			want: Fork{ParentPID: 6708, ChildPID: 6712, Exact: true,
+			want: Fork{ParentPID: 6708, ChildPID: 6712, StatRead: true,
 				Child: Stat{PID: 6712, Comm: "sh", State: 'S', PPID: 6708, Flags: 4194304, StartTime: 48223}},
 		},
 		{
@@ -86,8 +86,8 @@ func TestHandleFork(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("fork:\n got %+v\nwant %+v", got, tt.want)
 			}
-			if gone := l.Stats().ChildGone; gone != map[bool]uint64{true: 0, false: 1}[tt.want.Exact] {
-				t.Errorf("ChildGone = %d for exact=%v", gone, tt.want.Exact)
+			if gone := l.Stats().ChildGone; gone != map[bool]uint64{true: 0, false: 1}[tt.want.StatRead] {
+				t.Errorf("ChildGone = %d for exact=%v", gone, tt.want.StatRead)
 			}
 		})
 	}

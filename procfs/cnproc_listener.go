@@ -45,9 +45,10 @@ type ListenerStats struct {
 	Threads   uint64 // events about threads, dropped (see Event)
 	Other     uint64 // uid, gid, sid, ptrace, coredump, acks: not decoded
 	Malformed uint64 // messages that failed to parse, dropped and logged
-	// ChildGone counts Fork events whose child could not be read from /proc
-	// (Fork.Exact false).
-	ChildGone uint64
+	// StatReads counts Fork events whose child's stat was read from /proc
+	// (stamped near a tick boundary: forkGuard); ChildGone those among
+	// them whose child was already gone (Fork.StatRead false).
+	StatReads, ChildGone uint64
 	// Overruns counts ENOBUFS from the socket: the kernel dropped events
 	// because the receive buffer was full. Each overrun loses an unknown
 	// number of events.
@@ -75,7 +76,7 @@ type Listener struct {
 	batch   []Event
 
 	stats struct {
-		messages, forks, execs, exits, comms, threads, other, malformed, childGone, overruns atomic.Uint64
+		messages, forks, execs, exits, comms, threads, other, malformed, statReads, childGone, overruns atomic.Uint64
 	}
 	closeOnce sync.Once
 	closeErr  error
@@ -339,7 +340,7 @@ func (l *Listener) Stats() ListenerStats {
 	return ListenerStats{
 		Messages: s.messages.Load(), Forks: s.forks.Load(), Execs: s.execs.Load(), Exits: s.exits.Load(),
 		Comms: s.comms.Load(), Threads: s.threads.Load(), Other: s.other.Load(), Malformed: s.malformed.Load(),
-		ChildGone: s.childGone.Load(), Overruns: s.overruns.Load(),
+		StatReads: s.statReads.Load(), ChildGone: s.childGone.Load(), Overruns: s.overruns.Load(),
 	}
 }
 

@@ -136,7 +136,7 @@ func TestRealConnectorShellAndBackgroundChild(t *testing.T) {
 	if !execed(got, sleep.ChildPID) {
 		t.Errorf("no exec event for sleep %d", sleep.ChildPID)
 	}
-	if sleep.Exact && sleep.Child.PPID != sh {
+	if sleep.StatRead && sleep.Child.PPID != sh {
 		t.Errorf("sleep read from /proc with ppid %d, want %d", sleep.Child.PPID, sh)
 	}
 	if x, _ := exited(got, sh); x.ExitCode != 0 || x.ParentPID != os.Getpid() {
@@ -173,8 +173,8 @@ func TestRealConnectorForkWithoutExec(t *testing.T) {
 		t.Fatalf("sh forked %d children, want 1 (the subshell): %+v", len(kids), kids)
 	}
 	sub := kids[0]
-	if !sub.Exact || sub.Child.Comm != "sh" || sub.Child.PPID != sh {
-		t.Errorf("subshell fork = %+v, want exact, comm sh, ppid %d", sub, sh)
+	if sub.Child.PPID != sh || sub.Child.StartTime == 0 {
+		t.Errorf("subshell fork = %+v, want ppid %d and a start time", sub, sh)
 	}
 	if execed(got, sub.ChildPID) {
 		t.Errorf("subshell %d exec'd", sub.ChildPID)
@@ -184,35 +184,53 @@ func TestRealConnectorForkWithoutExec(t *testing.T) {
 	}
 }
 
-// TestRealConnectorStartTimeMatchesProc checks the fork's StartTime against
-// a later read of /proc, and the timestamp-based approximation against both.
-func TestRealConnectorStartTimeMatchesProc(t *testing.T) {
-	_, events := startListener(t)
-	cmd := exec.Command("/bin/sleep", "5")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+// TestRealConnectorStartTimesMatchProc checks the forks' StartTime against
+// a later read of /proc: 100 children that live on, forked in a burst. A
+// start computed from the fork's stamp is the exact one unless the kernel
+// was held up between setting it and stamping the event; near a tick
+// boundary the listener reads /proc instead. So nearly all are equal,
+// none is more than a tick off, and only about one in ten was read.
+func TestRealConnectorStartTimesMatchProc(t *testing.T) {
+	l, events := startListener(t)
+	const n = 100
+	var pids []int
+	for range n {
+		cmd := exec.Command("/bin/sleep", "10")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		pids = append(pids, cmd.Process.Pid)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	pid := cmd.Process.Pid
 	got := collect(t, events, func(ev []Event) bool {
-		_, ok := forkOf(ev, pid)
+		_, ok := forkOf(ev, pids[n-1])
 		return ok
 	})
-	f, _ := forkOf(got, pid)
-	later, err := realFS(t).Proc(pid).Stat()
-	if err != nil {
-		t.Fatal(err)
+	equal, read := 0, 0
+	for _, pid := range pids {
+		f, ok := forkOf(got, pid)
+		if !ok {
+			t.Fatalf("no fork of pid %d", pid)
+		}
+		later, err := realFS(t).Proc(pid).Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Child.StartTime == later.StartTime {
+			equal++
+		} else if !SameStart(f.Child.StartTime, later.StartTime) || f.StatRead {
+			t.Errorf("pid %d: fork start %d (read %v), /proc now says %d", pid, f.Child.StartTime, f.StatRead, later.StartTime)
+		}
+		if f.StatRead {
+			read++
+		}
 	}
-	if !f.Exact || f.Child.StartTime != later.StartTime {
-		t.Errorf("fork StartTime %d (exact %v), /proc now says %d", f.Child.StartTime, f.Exact, later.StartTime)
+	t.Logf("%d of %d equal, %d read from /proc, stats %+v", equal, n, read, l.Stats())
+	if equal < n*98/100 {
+		t.Errorf("%d of %d fork start times equal /proc's, want at least 98%%", equal, n)
 	}
-	offsets, err := readClockOffsets()
-	if err != nil {
-		t.Fatal(err)
-	}
-	approx := offsets.startTicks(f.TimestampNS)
-	if approx < later.StartTime || approx > later.StartTime+1 {
-		t.Errorf("approximate start %d, exact %d: want exact or one above", approx, later.StartTime)
+	if read > n*40/100 {
+		t.Errorf("%d of %d forks read /proc, want about one in ten", read, n)
 	}
 }
 

@@ -28,3 +28,9 @@ func DurationToTicks(d time.Duration) uint64 {
 	}
 	return uint64(d / tick)
 }
+
+// SameStart reports whether two start times of one pid are the same
+// process's: equal, or one tick apart, as a start computed from a fork's
+// stamp may be one tick high (Fork.Child). A pid is not reused within a
+// tick: that would take pid_max forks in 10 ms.
+func SameStart(a, b uint64) bool { return a == b || a+1 == b || b+1 == a }

@@ -169,12 +169,11 @@ func (s *sensor) applyProcEvent(ev procfs.Event) {
 
 // applyFork adds the child of a fork, linked to the process that forked it
 // (its parent at fork for life), then lets the resolver release events
-// held for either. A fork copies the parent's image (image.go); the
-// connector read the child's stat at once, so its start time is the
-// child's own.
+// held for either. A fork copies the parent's image (image.go); its
+// start time is the child's own (procfs.Fork.Child).
 func (s *sensor) applyFork(f procfs.Fork) {
 	parent := s.forkParent(f)
-	if old, ok := s.tree.Get(f.ChildPID); ok && old.StartTicks == f.Child.StartTime && old.Source != "audit" {
+	if old, ok := s.tree.Get(f.ChildPID); ok && procfs.SameStart(old.StartTicks, f.Child.StartTime) && old.Source != "audit" {
 		// Already known (read from /proc while its fork was in flight): the
 		// fork event still knows the parent best.
 		if old.Source == "proc" || old.Source == "scan" {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
+	"github.com/aptsentinel/aptsentinel/procfs"
 )
 
 // resolver finds the entity of the process an audit event names, without
@@ -128,7 +129,7 @@ func (r *resolver) lookup(pid, ppid int, t time.Time) *Proc {
 	case !alive:
 		// Gone: the event is the cached process's own, read late.
 		return p
-	case start == p.StartTicks:
+	case procfs.SameStart(start, p.StartTicks):
 		r.stats.Reparented++
 		p.auditPPID = ppid
 		return p
@@ -230,7 +231,7 @@ func (r *resolver) take(pid int, h *heldPID, p *Proc) {
 func (r *resolver) fallback(pid int, h *heldPID) *Proc {
 	if p, ok := r.readProc(pid); ok {
 		r.stats.FromProc += uint64(len(h.events))
-		if old, ok := r.tree.Get(pid); ok && old.StartTicks == p.StartTicks && old.Source != "audit" {
+		if old, ok := r.tree.Get(pid); ok && procfs.SameStart(old.StartTicks, p.StartTicks) && old.Source != "audit" {
 			return old // the same entity, already known
 		}
 		Link(p, r.parentByPID(p.PPID))

@@ -174,9 +174,8 @@ func TestLateForkRelinksProcEntity(t *testing.T) {
 	}
 }
 
-// A child gone before the connector read it comes without a comm
-// (procfs.Fork.Exact false): it is named after the parent it forked from,
-// whose comm it inherited.
+// A fork comes without the child's comm (procfs.Fork.Child): the child is
+// named after the parent it forked from, whose comm it inherited.
 func TestGoneChildTakesItsParentsName(t *testing.T) {
 	s := benchSensor(t)
 	s.tree.Put(&Proc{PID: 1000, PPID: 1, StartTicks: 100, Name: "apt", Executable: "/usr/bin/apt", Source: "scan"})
