@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aptsentinel/aptsentinel/internal/mmsg"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -55,6 +57,17 @@ type Config struct {
 	// configuration that works against the sensor (DetectTamper), from the
 	// goroutine that runs Run.
 	OnTamper func(Tamper)
+	// Companion, if set, is a socket read along with the audit records:
+	// the data socket's reader follows it (mmsg.Reader.Follow), and
+	// CompanionRead is called after every read of either audit socket,
+	// before its records are handed on, and after a wake-up for the
+	// companion alone. The sensor reads the proc connector this way, so
+	// that a process's fork is handed on before its audit records and
+	// forks cost no wake-up of their own while records keep coming.
+	// Session.Follows reports whether it is read so (not with audit
+	// locked: there is no data socket).
+	Companion     *mmsg.Reader
+	CompanionRead func() error
 
 	procRoot string // "/proc" unless a test points it elsewhere
 	// seeStatus lets a test change the status Open acts on (a locked
@@ -264,6 +277,12 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 			return nil, err
 		}
 	}
+	if cfg.Companion != nil {
+		if err := s.data.batch.Follow(cfg.Companion); err != nil {
+			return nil, fmt.Errorf("audit: data socket: %w", err)
+		}
+		s.data.companionRead, s.mcast.companionRead = cfg.CompanionRead, cfg.CompanionRead
+	}
 	// Holding the PID the sensor's rules go first; beside auditd after the
 	// admin's, so that the admin's records keep their keys and the admin's
 	// never rules keep their effect.
@@ -417,6 +436,21 @@ func (s *Session) RunBatches(ctx context.Context, fn func([]Record)) error {
 // to drain, and nothing is known.
 func (s *Session) backlogShort() bool {
 	return s.Mode() == ModeUnicast && s.data != nil && s.data.drained.Load()
+}
+
+// Follows reports whether the session reads Config.Companion along with
+// the audit records.
+func (s *Session) Follows() bool { return s.data != nil && s.data.companionRead != nil }
+
+// Hurry makes both audit sockets' reads take no batch window for d, ending
+// a window under way (mmsg.Reader.Hurry): what comes meanwhile, and the
+// companion's datagrams, are read the moment they are queued.
+func (s *Session) Hurry(d time.Duration) {
+	for _, st := range []*stream{s.data, s.mcast} {
+		if st != nil {
+			st.batch.Hurry(d)
+		}
+	}
 }
 
 // Status asks the kernel for its audit status (on the control socket).

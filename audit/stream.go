@@ -70,6 +70,9 @@ type stream struct {
 	// drained: the last read emptied the socket (it took fewer records
 	// than it had slots).
 	drained atomic.Bool
+	// companionRead, if set, is called after every read, before its
+	// records are handed on (Config.Companion).
+	companionRead func() error
 }
 
 // openStream opens the data socket with a receive buffer of rcvbuf bytes
@@ -133,6 +136,11 @@ func (s *stream) receiveBatch() ([]Record, error) {
 		return nil, nil
 	case errno != 0:
 		return nil, os.NewSyscallError("recvmmsg", errno)
+	case n == 0:
+		// Woken for the companion socket, or a window that gathered
+		// nothing of this socket's (Config.Companion).
+		s.drained.Store(true)
+		return nil, nil
 	}
 	s.reads.Add(1)
 	s.drained.Store(n < batchSlots)
@@ -279,6 +287,11 @@ func (s *stream) run(ctx context.Context, fn func([]Record)) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("audit: receive records: %w", err)
+		}
+		if s.companionRead != nil {
+			if err := s.companionRead(); err != nil {
+				return err
+			}
 		}
 		if len(recs) > 0 {
 			fn(recs)

@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -53,6 +54,19 @@ func (s *sensor) watchDaemon(e procfs.Exec) {
 		s.log.Info("auditd is starting: audit PID handed over, reading the audit multicast group beside it",
 			"auditd_pid", e.PID, "exe", exe, "exec_time", e.Time, "handover_took", took.String())
 		s.writeStatus()
+	}
+}
+
+// watchDaemonOpens makes the audit sockets' reads (and with them the proc
+// connector's) take no batch window for a second whenever auditd's
+// executable is opened: an exec opens it first, so auditd's exec event
+// then reaches watchDaemon at once, not up to a window later, when auditd
+// may already have asked for the audit PID and been refused (the kernel
+// refuses a new PID while the sensor's socket is healthy).
+func (s *sensor) watchDaemonOpens(ctx context.Context) {
+	err := s.daemons.WatchOpens(ctx, func() { s.sess.Hurry(time.Second) })
+	if err != nil {
+		s.log.Warn("not watching auditd's executable: a starting auditd may find the audit PID taken", "err", err.Error())
 	}
 }
 

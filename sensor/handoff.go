@@ -104,11 +104,16 @@ func (s *sensor) handleBatch(b *recordBatch) {
 	s.handoff.free <- b // free has room for every batch there is
 }
 
-// pushProc is the proc connector goroutine's entry into the sensor, as
-// push is the audit goroutine's: one batch per read of the socket, so a
-// burst of forks wakes the loop once. The exec of an audit daemon is acted
-// on here, ahead of the loop (watchDaemon says why).
-func (s *sensor) pushProc(ctx context.Context, evs []procfs.Event) {
+// drainProcs reads the proc connector without waiting and queues what it
+// held for the loop (audit.Config.CompanionRead: the audit goroutines call
+// it after each read, before they push the records read).
+func (s *sensor) drainProcs() error { return s.lis.Drain(s.handProcs) }
+
+// pushProcs is the proc connector's entry into the sensor, as push is the
+// audit goroutine's: one batch per read of the socket, so a burst of forks
+// wakes the loop once. The exec of an audit daemon is acted on here, ahead
+// of the loop (watchDaemon says why).
+func (s *sensor) pushProcs(evs []procfs.Event) {
 	for _, ev := range evs {
 		if e, ok := ev.(procfs.Exec); ok {
 			s.watchDaemon(e)
@@ -117,7 +122,7 @@ func (s *sensor) pushProc(ctx context.Context, evs []procfs.Event) {
 	var b *procBatch
 	select {
 	case b = <-s.procs.free:
-	case <-ctx.Done():
+	case <-s.runCtx.Done():
 		return
 	}
 	b.evs = append(b.evs[:0], evs...)

@@ -3,9 +3,10 @@ package sensor
 import (
 	"runtime"
 
-	"github.com/aptsentinel/aptsentinel/audit"
 	"testing"
 	"time"
+
+	"github.com/aptsentinel/aptsentinel/audit"
 )
 
 func TestAdaptiveProcs(t *testing.T) {

@@ -37,19 +37,21 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// Listen to forks before scanning /proc: a process forked during the
 	// scan is then seen by one or both, never by neither.
-	// The proc connector is read without a batch window: an auditd's exec
-	// must reach watchDaemon before auditd asks for the audit PID, which
-	// the kernel refuses while the sensor holds it
-	// (TestE2EAuditdStartsAndStopsUnderSensor).
 	lis, err := procfs.Listen(s.fs, procfs.ListenConfig{Logger: log})
 	if err != nil {
 		return fmt.Errorf("proc connector: %w", err)
 	}
 	defer lis.Close()
+	s.lis = lis
 	if err := s.scan(); err != nil {
 		return err
 	}
 
+	// The proc connector is read by the audit sockets' goroutines, after
+	// each of their reads (drainProcs): a fork is then always handed on
+	// before the audit records of its child, and costs no wake-up of its
+	// own while records keep coming. Only with audit locked (no data
+	// socket) does it have a goroutine of its own.
 	sess, err := audit.Open(audit.Config{
 		Key:           cfg.AuditKey,
 		BacklogLimit:  cfg.BacklogLimit,
@@ -58,6 +60,8 @@ func Run(ctx context.Context, cfg Config) error {
 		BatchWindow:   cfg.batchWindow(),
 		Logger:        log,
 		OnTamper:      s.onTamper,
+		Companion:     lis.Reader(),
+		CompanionRead: s.drainProcs,
 	})
 	if err != nil {
 		return err
@@ -69,7 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 			log.Info("stopped: audit rules removed, audit PID released")
 		}
 	}()
-	s.sess, s.lis = sess, lis
+	s.sess = sess
 	s.daemons = audit.NewDaemonWatch(cfg.ProcRoot)
 	s.writeStatus()
 	defer s.removeStatus()
@@ -104,7 +108,11 @@ type sensor struct {
 	emit    func(audit.Event) // s.emitAudit
 	handoff handoff[recordBatch]
 	procs   handoff[procBatch]
-	adapt   adaptiveProcs // procs.go
+	// runCtx ends the reading goroutines' waits for a free batch;
+	// handProcs is s.pushProcs, bound once (drainProcs runs per read).
+	runCtx    context.Context
+	handProcs func([]procfs.Event)
+	adapt     adaptiveProcs // procs.go
 	// backlogAt is when the loop last saw records pile up (noteBacklog).
 	backlogAt time.Time
 	fullReads int // audit reads in a row that filled every slot
@@ -171,6 +179,7 @@ func newSensor(cfg Config) (*sensor, error) {
 	}
 	s.own.init(rs)
 	s.emit = s.emitAudit
+	s.handProcs = s.pushProcs
 	s.res = newResolver(tree, cfg.ParentWait)
 	s.watched, _ = statWatchedDir(audit.WatchedDir)
 	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
@@ -203,6 +212,7 @@ func (s *sensor) scan() error {
 func (s *sensor) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.runCtx = ctx
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(3)
@@ -213,8 +223,15 @@ func (s *sensor) run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		errc <- s.lis.RunBatches(ctx, func(evs []procfs.Event) { s.pushProc(ctx, evs) })
+		s.watchDaemonOpens(ctx)
 	}()
+	if !s.sess.Follows() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- s.lis.RunBatches(ctx, s.handProcs)
+		}()
+	}
 	go func() {
 		defer wg.Done()
 		errc <- s.sess.RunBatches(ctx, func(recs []audit.Record) { s.push(ctx, recs) })

@@ -1,0 +1,86 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// WatchOpens calls onOpen each time one of the daemon's executables is
+// opened, which execve(2) does (fs/exec.c reports the open to fsnotify), until
+// ctx is done. It is the earliest sign that auditd is starting, ahead of
+// the proc connector's exec event, which a reader may take up to a batch
+// window later: auditd asks for the audit PID within milliseconds, and
+// the kernel refuses it while the sensor holds it. A plain read of the file
+// (a backup, a checksum) calls onOpen too: it must be cheap and harmless.
+//
+// The files are watched by inotify, and their directories for a file of
+// the same name created or moved in, so that a package install or upgrade
+// (dpkg unpacks a new file and renames it over the old) is followed.
+func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("audit: watch the audit daemon's executable: inotify_init1: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: the runtime's poller waits on it
+	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	defer stop()
+
+	files := map[int]string{} // watch descriptor -> watched file
+	dirs := map[int]string{}  // watch descriptor -> directory, for creations
+	watchFile := func(path string) {
+		wd, err := unix.InotifyAddWatch(fd, path, unix.IN_OPEN|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ATTRIB)
+		if err == nil {
+			files[wd] = path
+		}
+	}
+	for _, p := range w.paths {
+		dir := filepath.Dir(p)
+		wd, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_ONLYDIR)
+		if err == nil {
+			dirs[wd] = dir
+		}
+		watchFile(p) // absent until installed: the directory watch adds it
+	}
+
+	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		n, err := f.Read(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("audit: watch the audit daemon's executable: %w", err)
+		}
+		opened := false
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			switch {
+			case ev.Mask&unix.IN_OPEN != 0:
+				opened = true
+			case ev.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0:
+				// A file created in a watched directory: watch it when it
+				// is one of the daemon's paths (again, after an upgrade).
+				p := filepath.Join(dirs[int(ev.Wd)], unix.ByteSliceToString(name))
+				for _, want := range w.paths {
+					if p == want {
+						watchFile(p)
+					}
+				}
+			case ev.Mask&unix.IN_IGNORED != 0:
+				delete(files, int(ev.Wd)) // the file is gone or replaced
+			}
+		}
+		if opened {
+			onOpen()
+		}
+	}
+}
