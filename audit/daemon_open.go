@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,8 +29,16 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 		return fmt.Errorf("audit: watch the audit daemon's executable: inotify_init1: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: the runtime's poller waits on it
-	defer f.Close()
-	stop := context.AfterFunc(ctx, func() { f.Close() })
+	closeFile := func() {
+		w.inoMu.Lock()
+		defer w.inoMu.Unlock()
+		if w.inotify == fd {
+			w.inotify = -1
+		}
+		f.Close()
+	}
+	defer closeFile()
+	stop := context.AfterFunc(ctx, closeFile)
 	defer stop()
 
 	files := map[int]string{} // watch descriptor -> watched file
@@ -49,6 +58,10 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 		watchFile(p) // absent until installed: the directory watch adds it
 	}
 
+	// From here on Is checks an exec only around an open of the file.
+	w.inoMu.Lock()
+	w.inotify = fd
+	w.inoMu.Unlock()
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 	for {
 		n, err := f.Read(buf)
@@ -80,6 +93,7 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 			}
 		}
 		if opened {
+			w.openedAt.Store(time.Now().UnixNano())
 			onOpen()
 		}
 	}

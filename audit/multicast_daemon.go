@@ -1,11 +1,16 @@
 package audit
 
 import (
+	"sync/atomic"
+	"unsafe"
+
 	"os"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultDaemonPaths are where Debian's auditd package installs the daemon
@@ -28,6 +33,13 @@ type DaemonWatch struct {
 	mu        sync.Mutex
 	files     []daemonFile
 	refreshed time.Time
+
+	// While WatchOpens runs, inotify is its descriptor (else -1) and
+	// openedAt (unix nanoseconds) when it last saw the daemon's file
+	// opened; inoMu keeps the descriptor from closing under a check.
+	inoMu    sync.RWMutex
+	inotify  int
+	openedAt atomic.Int64
 }
 
 type daemonFile struct {
@@ -41,13 +53,22 @@ func NewDaemonWatch(procRoot string, paths ...string) *DaemonWatch {
 	if len(paths) == 0 {
 		paths = DefaultDaemonPaths
 	}
-	return &DaemonWatch{procRoot: procRoot, paths: paths}
+	return &DaemonWatch{procRoot: procRoot, paths: paths, inotify: -1}
 }
+
+// openedRecently is how long after an open of the daemon's file an exec
+// is checked (Is): far more than from execve's open of the file to its
+// exec event's reaching the sensor.
+const openedRecently = 2 * time.Second
 
 // Is reports whether process pid runs the daemon, and which path it
 // matched. One stat of /proc/PID/exe when the daemon is installed; none
-// when it is not.
+// when it is not, nor while WatchOpens runs and the file was not opened
+// lately (execve opens it first).
 func (w *DaemonWatch) Is(pid int) (string, bool) {
+	if w.unopened() {
+		return "", false
+	}
 	w.mu.Lock()
 	if time.Since(w.refreshed) > daemonRefresh {
 		w.files = nil
@@ -73,4 +94,19 @@ func (w *DaemonWatch) Is(pid int) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// unopened reports whether WatchOpens runs and has seen no open of the
+// daemon's file within openedRecently, with none waiting to be read
+// (FIONREAD, x/sys TIOCINQ, on its descriptor: an exec's open may not be read
+// yet). Then no process can have just exec'd the daemon.
+func (w *DaemonWatch) unopened() bool {
+	w.inoMu.RLock()
+	defer w.inoMu.RUnlock()
+	if w.inotify < 0 || time.Since(time.Unix(0, w.openedAt.Load())) < openedRecently {
+		return false
+	}
+	var queued int32
+	_, _, errno := unix.RawSyscall(unix.SYS_IOCTL, uintptr(w.inotify), unix.TIOCINQ, uintptr(unsafe.Pointer(&queued)))
+	return errno == 0 && queued == 0
 }
