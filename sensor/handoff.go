@@ -28,6 +28,9 @@ const (
 	// keepBatchBytes is the largest buffer a returned batch keeps; a
 	// batch of long EXECVE records gives a larger one back to the GC.
 	keepBatchBytes = 256 << 10
+	// minBatchBytes is the least buffer a batch gets: the records of a
+	// few events.
+	minBatchBytes = 4 << 10
 )
 
 // recordBatch is records copied out of the socket's receive buffers.
@@ -43,7 +46,13 @@ func (b *recordBatch) fill(recs []audit.Record) {
 		n += len(r.Data)
 	}
 	if cap(b.data) < n {
-		b.data = make([]byte, 0, n)
+		// Grown in powers of two: the batches go round, and each would
+		// otherwise grow a little with every larger read.
+		c := minBatchBytes
+		for c < n {
+			c <<= 1
+		}
+		b.data = make([]byte, 0, c)
 	}
 	b.data, b.recs = b.data[:0], b.recs[:0]
 	for _, r := range recs {
