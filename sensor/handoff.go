@@ -8,14 +8,19 @@ import (
 	"github.com/aptsentinel/aptsentinel/procfs"
 )
 
-// The audit goroutine reads the data socket; the event loop owns
-// everything else, the assembler included. Between them travel batches of
-// raw records (what one read of the socket returned, copied out of its
-// buffers), from a fixed set that goes round: the loop hands each batch
-// back once its records are assembled. Neither side ever holds anything
-// while it waits on the other, so a full hand-off cannot stall the loop's
-// tick, and one wake-up of the loop carries up to 64 records, not one
-// event.
+// The audit goroutine reads the data socket (and the proc connector after
+// it); the event loop owns everything else, the assembler included.
+// Between them travel batches of raw records (what one read of the socket
+// returned, copied out of its buffers), from a fixed set that goes round:
+// the loop hands each batch back once its records are assembled. Neither
+// side ever waits on the other while it holds the loop's lock (mu), so a
+// full hand-off cannot stall the loop's tick, and one wake-up of the loop
+// carries up to 64 records, not one event.
+//
+// When the loop is idle and nothing is queued, the audit goroutine takes
+// the lock and handles its read itself (handleNow): at low rates the copy
+// and the goroutine switch of a hand-off cost as much as the records'
+// handling.
 const (
 	// handoffBatches bounds the records in flight between the two
 	// goroutines (64 batches of up to 64 records); beyond it the audit
@@ -81,12 +86,18 @@ func newHandoff[B any](batches int) handoff[B] {
 	return h
 }
 
-// push is the audit goroutine's only entry into the sensor: it copies the
-// records of one socket read into a free batch and queues it for the event
-// loop. It waits (holding nothing) while every batch is in flight, and
-// returns at once when ctx is done. The records are not used after it
-// returns.
+// push is the audit goroutine's only entry into the sensor: it handles
+// the records of one socket read itself when it can (handleNow), else
+// copies them into a free batch and queues it for the event loop. It
+// waits (holding nothing) while every batch is in flight, and returns at
+// once when ctx is done. The records are not used after it returns.
 func (s *sensor) push(ctx context.Context, recs []audit.Record) {
+	if s.handleNow(len(recs) < audit.BatchSlots) {
+		s.noteBacklog(len(recs))
+		s.assemble(recs)
+		s.handledNow()
+		return
+	}
 	var b *recordBatch
 	select {
 	case b = <-s.handoff.free:
@@ -94,23 +105,62 @@ func (s *sensor) push(ctx context.Context, recs []audit.Record) {
 		return
 	}
 	b.fill(recs)
+	s.queued.Add(1)
 	// full has room for every batch there is: this never waits.
 	s.handoff.full <- b
+}
+
+// handleNow takes mu for an audit goroutine that would hand a read to an
+// idle loop: handling it there spares the copy and a goroutine switch per
+// read, the cost that dominates at low rates. It declines (holding
+// nothing) while anything is queued for the loop, whose order must hold,
+// or the loop is busy, or the sensor runs on more than one P, where the
+// loop handles a read while the next is being read; and for a read that
+// filled every slot (more are coming). On true the caller handles the
+// read and calls handledNow.
+func (s *sensor) handleNow(small bool) bool {
+	if !small || s.queued.Load() != 0 || !s.mu.TryLock() {
+		return false
+	}
+	if s.queued.Load() != 0 || s.adapt.now > 1 {
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// handledNow ends handleNow's turn: the loop re-arms its held-event
+// timer if the read held events.
+func (s *sensor) handledNow() {
+	if d, ok := s.res.nextDeadline(); ok && !d.Equal(s.heldAt) {
+		select {
+		case s.nudge <- struct{}{}:
+		default: // a nudge is pending already
+		}
+	}
+	s.mu.Unlock()
 }
 
 // handleBatch assembles a batch's records on the event loop and handles
 // every event they complete, then returns the batch.
 func (s *sensor) handleBatch(b *recordBatch) {
-	for _, r := range b.recs {
-		if err := s.asm.Push(r, s.emit); err != nil {
-			s.log.Warn("audit record refused", "type", r.Type, "err", err.Error())
-		}
-	}
+	s.assemble(b.recs)
 	if cap(b.data) > keepBatchBytes {
 		b.data = nil
 	}
 	b.recs = b.recs[:0]
+	s.queued.Add(-1)
 	s.handoff.free <- b // free has room for every batch there is
+}
+
+// assemble pushes records through the assembler and handles every event
+// they complete.
+func (s *sensor) assemble(recs []audit.Record) {
+	for _, r := range recs {
+		if err := s.asm.Push(r, s.emit); err != nil {
+			s.log.Warn("audit record refused", "type", r.Type, "err", err.Error())
+		}
+	}
 }
 
 // drainProcs reads the proc connector without waiting and queues what it
@@ -128,6 +178,13 @@ func (s *sensor) pushProcs(evs []procfs.Event) {
 			s.watchDaemon(e)
 		}
 	}
+	if s.handleNow(true) {
+		for _, ev := range evs {
+			s.applyProcEvent(ev)
+		}
+		s.handledNow()
+		return
+	}
 	var b *procBatch
 	select {
 	case b = <-s.procs.free:
@@ -135,6 +192,7 @@ func (s *sensor) pushProcs(evs []procfs.Event) {
 		return
 	}
 	b.evs = append(b.evs[:0], evs...)
+	s.queued.Add(1)
 	s.procs.full <- b // full has room for every batch there is
 }
 
@@ -146,6 +204,7 @@ func (s *sensor) applyProcBatch(b *procBatch) {
 	}
 	clear(b.evs) // let the events go
 	b.evs = b.evs[:0]
+	s.queued.Add(-1)
 	s.procs.free <- b
 }
 

@@ -22,6 +22,9 @@ func TestHandoffFullAtTick(t *testing.T) {
 	seedTree(t, s, recs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The loop is busy (it holds mu): the first read is queued, and so is
+	// every later one while it waits (push keeps the order).
+	s.mu.Lock()
 	pushed := make(chan struct{})
 	go func() {
 		defer close(pushed)
@@ -29,6 +32,13 @@ func TestHandoffFullAtTick(t *testing.T) {
 			s.push(ctx, []audit.Record{r})
 		}
 	}()
+	for deadline := time.Now().Add(5 * time.Second); len(s.handoff.full) < 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the hand-off never filled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.mu.Unlock()
 	for deadline := time.Now().Add(5 * time.Second); len(s.handoff.full) < 2; {
 		if time.Now().After(deadline) {
 			t.Fatal("the hand-off never filled")
@@ -39,6 +49,8 @@ func TestHandoffFullAtTick(t *testing.T) {
 	tick := make(chan struct{})
 	go func() {
 		defer close(tick)
+		s.mu.Lock() // as the loop does
+		defer s.mu.Unlock()
 		now := time.Now()
 		s.flushAssembler(now)
 		s.engine.Expire(now)
@@ -78,6 +90,8 @@ func TestPushReturnsWhenStopped(t *testing.T) {
 	s.handoff = newHandoff[recordBatch](1)
 	recs := loadRecordFile(t, "exec-ordinary.txt")
 	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock() // the loop is busy: reads are queued
+	defer s.mu.Unlock()
 	s.push(ctx, recs[:1])
 	done := make(chan struct{})
 	go func() { s.push(ctx, recs[1:2]); close(done) }()
@@ -106,5 +120,44 @@ func TestBatchFillCopies(t *testing.T) {
 	// A record's Data cannot grow into the next one's.
 	if cap(b.recs[0].Data) != len(b.recs[0].Data) {
 		t.Errorf("record 0 has capacity %d past its length %d", cap(b.recs[0].Data), len(b.recs[0].Data))
+	}
+}
+
+// A read that reaches an idle loop is handled by the audit goroutine
+// itself, without a copy or a hand-off; while anything is queued it is
+// queued behind it (the order holds), and a read that filled every slot
+// is queued too (more are coming; the loop handles one read while the
+// next is read).
+func TestPushHandlesAReadForAnIdleLoop(t *testing.T) {
+	s := benchSensor(t)
+	recs := loadRecordFile(t, "exec-ordinary.txt")
+	seedTree(t, s, recs)
+	ctx := context.Background()
+	s.push(ctx, recs[:1])
+	if len(s.handoff.full) != 0 || s.asm.Stats().Records != 1 {
+		t.Fatalf("idle loop: %d batches queued, %d records assembled; want 0 and 1", len(s.handoff.full), s.asm.Stats().Records)
+	}
+
+	s.mu.Lock() // the loop is busy
+	s.push(ctx, recs[1:2])
+	s.mu.Unlock()
+	s.push(ctx, recs[2:3]) // idle again, but a read is queued
+	if len(s.handoff.full) != 2 || s.asm.Stats().Records != 1 {
+		t.Fatalf("behind a queued read: %d batches queued, %d records assembled; want 2 and 1", len(s.handoff.full), s.asm.Stats().Records)
+	}
+	for len(s.handoff.full) > 0 {
+		s.handleBatch(<-s.handoff.full)
+	}
+	if s.queued.Load() != 0 || s.asm.Stats().Records != 3 {
+		t.Fatalf("after the loop: queued %d, %d records; want 0 and 3", s.queued.Load(), s.asm.Stats().Records)
+	}
+
+	full := make([]audit.Record, audit.BatchSlots)
+	for i := range full {
+		full[i] = recs[(3+i)%len(recs)]
+	}
+	s.push(ctx, full)
+	if len(s.handoff.full) != 1 {
+		t.Errorf("a read that filled every slot was not queued")
 	}
 }

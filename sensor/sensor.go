@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/audit"
@@ -112,7 +113,16 @@ type sensor struct {
 	// handProcs is s.pushProcs, bound once (drainProcs runs per read).
 	runCtx    context.Context
 	handProcs func([]procfs.Event)
-	adapt     adaptiveProcs // procs.go
+	// mu is held by whoever works on the loop's state: the loop, and an
+	// audit goroutine handling its own read while nothing is queued;
+	// queued counts the batches handed to the loop and not yet handled;
+	// nudge makes the loop look at the held events again, heldAt the
+	// bound its timer is armed for (handoff.go).
+	mu     sync.Mutex
+	queued atomic.Int32
+	nudge  chan struct{}
+	heldAt time.Time
+	adapt  adaptiveProcs // procs.go
 	// backlogAt is when the loop last saw records pile up (noteBacklog).
 	backlogAt time.Time
 	fullReads int // audit reads in a row that filled every slot
@@ -176,6 +186,7 @@ func newSensor(cfg Config) (*sensor, error) {
 		handoff: newHandoff[recordBatch](handoffBatches),
 		procs:   newHandoff[procBatch](procBatches),
 		ready:   make(chan struct{}),
+		nudge:   make(chan struct{}, 1),
 	}
 	s.own.init(rs)
 	s.emit = s.emitAudit
@@ -239,9 +250,15 @@ func (s *sensor) run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
+	s.mu.Lock()
 	s.adapt.log = s.log
 	s.adapt.start(s.cfg.AdaptProcs)
-	defer s.adapt.stop()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock() // an audit goroutine may be handling a read (handoff.go)
+		s.adapt.stop()
+		s.mu.Unlock()
+	}()
 	probeErr := s.startProbe(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -253,7 +270,10 @@ func (s *sensor) run(ctx context.Context) error {
 	held.Stop()
 	defer held.Stop()
 	var heldAt time.Time
+	// Everything the loop handles, it handles holding mu: an audit
+	// goroutine handles its own read when nothing is queued (handoff.go).
 	for {
+		s.mu.Lock()
 		if d, ok := s.res.nextDeadline(); ok && !d.Equal(heldAt) {
 			heldAt = d
 			held.Reset(time.Until(d))
@@ -263,6 +283,8 @@ func (s *sensor) run(ctx context.Context) error {
 			held.Stop()
 			heldAt = time.Time{}
 		}
+		s.heldAt = heldAt
+		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -275,19 +297,29 @@ func (s *sensor) run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+		case <-s.nudge: // events held by an audit goroutine: re-arm held
 		case b := <-s.handoff.full:
+			s.mu.Lock()
 			s.noteBacklog(len(b.recs))
 			s.handleBatch(b)
+			s.mu.Unlock()
 		case b := <-s.procs.full:
+			s.mu.Lock()
 			s.applyProcBatch(b)
+			s.mu.Unlock()
 		case t := <-s.own.tampers:
+			s.mu.Lock()
 			s.drainProcEvents()
 			s.raiseTamper(t)
+			s.mu.Unlock()
 		case now := <-held.C:
+			s.mu.Lock()
 			heldAt = time.Time{}
 			s.drainProcEvents()
 			s.res.expire(now)
+			s.mu.Unlock()
 		case now := <-tick.C:
+			s.mu.Lock()
 			s.flushAssembler(now)
 			s.engine.Expire(now)
 			select {
@@ -297,15 +329,22 @@ func (s *sensor) run(ctx context.Context) error {
 			s.coexistTick(now)
 			s.adapt.tick(now)
 			s.watchdogPing()
+			s.mu.Unlock()
 		case <-health.C:
+			s.mu.Lock()
 			s.logHealth()
+			s.mu.Unlock()
 		case r := <-controlRes:
+			s.mu.Lock()
 			s.applyControl(r)
+			s.mu.Unlock()
 			if r.err != nil {
 				return r.err
 			}
 		case rs := <-s.cfg.Reload:
+			s.mu.Lock()
 			s.reloadRules(rs)
+			s.mu.Unlock()
 		}
 	}
 }
