@@ -53,7 +53,11 @@ func (s *sensor) watchDaemon(e procfs.Exec) {
 	if done {
 		s.log.Info("auditd is starting: audit PID handed over, reading the audit multicast group beside it",
 			"auditd_pid", e.PID, "exe", exe, "exec_time", e.Time, "handover_took", took.String())
+		// The status reads the loop's counters: take the loop's lock
+		// (nobody waits on this goroutine while holding it).
+		s.mu.Lock()
 		s.writeStatus()
+		s.mu.Unlock()
 	}
 }
 
