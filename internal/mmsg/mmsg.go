@@ -53,8 +53,9 @@ type Reader struct {
 	// (Hurry).
 	hurryUntil atomic.Int64
 	// follow is the socket of a Reader that this one reads for (Follow),
-	// -1 if none; followArmed and followReady track it in ep as armed and
-	// sock track this reader's own socket.
+	// -1 if none; followArmed is its armed state in ep (as armed is the
+	// own socket's), followReady that it woke a wait and was not yet
+	// handed to the caller.
 	follow                   int
 	followArmed, followReady bool
 
