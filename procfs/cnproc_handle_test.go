@@ -166,3 +166,24 @@ func TestHandleCountsMalformed(t *testing.T) {
 		t.Errorf("stats %+v, want 2 malformed, 1 other, 3 messages", st)
 	}
 }
+
+// The clock offsets are measured again a second after the last measure,
+// not for every read of the socket (four system calls each).
+func TestRefreshClockOncePerSecond(t *testing.T) {
+	l := fixtureListener(t)
+	set := clockOffsets{bootMinusMono: 42, realMinusMono: 42}
+	l.offsets, l.clockAt = set, time.Now()
+	if err := l.refreshClock(); err != nil {
+		t.Fatal(err)
+	}
+	if l.offsets != set {
+		t.Errorf("offsets measured again right after a measure: %+v", l.offsets)
+	}
+	l.clockAt = time.Now().Add(-clockRecheck)
+	if err := l.refreshClock(); err != nil {
+		t.Fatal(err)
+	}
+	if l.offsets == set {
+		t.Error("offsets not measured again a second after the last measure")
+	}
+}

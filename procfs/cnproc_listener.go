@@ -68,6 +68,7 @@ type Listener struct {
 	// reply; Run emits them first.
 	pending []Event
 	offsets clockOffsets
+	clockAt time.Time // when offsets were measured (refreshClock)
 	seq     uint32
 	// drainMu serialises the reads of the socket and the use of batch:
 	// Drain may be called from the goroutines of the sockets that follow
@@ -325,12 +326,30 @@ func (l *Listener) decodeDatagram(i int, batch []Event) []Event {
 	return batch
 }
 
+// clockRecheck is how often the clock offsets are measured again while the
+// wall clock keeps step with the monotonic one: NTP slews it by parts per
+// million.
+const clockRecheck = time.Second
+
+// refreshClock measures the clock offsets again when they may have moved:
+// a second after the last measure, or at once when the wall clock moved
+// apart from the monotonic one since (a suspend stops the monotonic clock;
+// a step moves the wall clock). time.Now reads both without a system
+// call; the measure takes four.
 func (l *Listener) refreshClock() error {
+	now := time.Now()
+	if !l.clockAt.IsZero() {
+		mono := now.Sub(l.clockAt)
+		wall := now.Round(0).Sub(l.clockAt.Round(0)) // Round(0): the wall clock alone
+		if mono < clockRecheck && (wall-mono).Abs() < time.Millisecond {
+			return nil
+		}
+	}
 	o, err := readClockOffsets()
 	if err != nil {
 		return err
 	}
-	l.offsets = o
+	l.offsets, l.clockAt = o, now
 	return nil
 }
 
