@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aptsentinel/aptsentinel/internal/mmsg"
-
 	"golang.org/x/sys/unix"
 )
 
