@@ -25,7 +25,7 @@ import (
 
 // cliFiles are the files the bad-input cases name.
 type cliFiles struct {
-	dir, binary, hugeConfig, hugeRule, badRule, goodRule, events, badConfig string
+	dir, binary, hugeConfig, hugeRule, badRule, goodRule, events, badConfig, badWindow string
 }
 
 func makeCLIFiles(t *testing.T) cliFiles {
@@ -40,6 +40,7 @@ func makeCLIFiles(t *testing.T) cliFiles {
 		goodRule:   shippedSeed,
 		events:     filepath.Join(d, "events.jsonl"),
 		badConfig:  filepath.Join(d, "bad.conf"),
+		badWindow:  filepath.Join(d, "window.conf"),
 	}
 	elf, err := os.ReadFile(sensorBin)
 	if err != nil {
@@ -60,6 +61,7 @@ func makeCLIFiles(t *testing.T) cliFiles {
 	write(f.badRule, []byte("[rule]\nquery = '''process where frob'''\n"))
 	write(f.events, []byte(`{"@timestamp":"2026-03-24T12:00:00Z","event.category":"process","event.action":"exec","process.entity_id":"a"}`+"\n"))
 	write(f.badConfig, []byte("output = frob\n"))
+	write(f.badWindow, []byte("# a window too long\nbatch-window = 5s\n"))
 	return f
 }
 
@@ -106,7 +108,9 @@ func badInputCases(f cliFiles) []cliCase {
 		{[]string{"run", "--config", f.binary}, 2, "binary (a NUL byte)"},
 		{[]string{"run", "--config", f.hugeConfig}, 2, "larger than 65536 bytes"},
 		{[]string{"run", "--config", filepath.Join(f.dir, "missing.conf")}, 2, "no such file"},
-		{[]string{"run", "--config", f.badConfig}, 2, `--output "frob": want one of`},
+		// A value refused after the file is read is named by its line.
+		{[]string{"run", "--config", f.badConfig}, 2, `config ` + f.badConfig + `:1: output "frob": want one of`},
+		{[]string{"run", "--config", f.badWindow}, 2, `config ` + f.badWindow + `:2: batch-window 5s: want 0 to 1s`},
 		// run: rules that do not compile fail it before audit (runtime: 1)
 		{[]string{"run", "--output", "stdout", "--rules-dir", filepath.Dir(f.badRule)}, 1, "bad.toml"},
 

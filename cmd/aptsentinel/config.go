@@ -11,16 +11,18 @@ import (
 )
 
 // applyConfigFile sets the flags named in the config file at path, except
-// those given on the command line (they win). The format is one
-// "name = value" per line, name being a flag of `run` without dashes; blank
-// lines and lines starting with # are ignored. Anything else is refused
-// with the file, line and what is wrong: a typo in a security tool's
-// configuration must not pass silently.
-func applyConfigFile(fs *flag.FlagSet, path string) error {
+// those given on the command line (they win), and returns where each
+// value it set came from ("PATH:LINE", by flag name), for a later check to
+// name. The format is one "name = value" per line, name being a flag of
+// `run` without dashes; blank lines and lines starting with # are ignored.
+// Anything else is refused with the file, line and what is wrong: a typo
+// in a security tool's configuration must not pass silently.
+func applyConfigFile(fs *flag.FlagSet, path string) (map[string]string, error) {
 	b, err := readConfigFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	from := map[string]string{}
 	onCommandLine := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	seen := map[string]int{}
@@ -33,27 +35,28 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 		name, value, ok := strings.Cut(line, "=")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || name == "" {
-			return fmt.Errorf("config %s:%d: want \"name = value\", got %.80q", path, n, line)
+			return nil, fmt.Errorf("config %s:%d: want \"name = value\", got %.80q", path, n, line)
 		}
 		f := fs.Lookup(name)
 		if f == nil || name == "config" {
-			return fmt.Errorf("config %s:%d: unknown setting %.80q (settings are the flags of \"aptsentinel help run\")", path, n, name)
+			return nil, fmt.Errorf("config %s:%d: unknown setting %.80q (settings are the flags of \"aptsentinel help run\")", path, n, name)
 		}
 		if prev, dup := seen[name]; dup {
-			return fmt.Errorf("config %s:%d: %q is already set on line %d", path, n, name, prev)
+			return nil, fmt.Errorf("config %s:%d: %q is already set on line %d", path, n, name, prev)
 		}
 		seen[name] = n
 		if onCommandLine[name] {
 			continue
 		}
 		if err := fs.Set(name, unquote(value)); err != nil {
-			return fmt.Errorf("config %s:%d: %s = %.80q: %v", path, n, name, value, err)
+			return nil, fmt.Errorf("config %s:%d: %s = %.80q: %v", path, n, name, value, err)
 		}
+		from[name] = fmt.Sprintf("%s:%d", path, n)
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	return nil
+	return from, nil
 }
 
 // maxConfigFile bounds the config file, a few dozen lines: a device or a

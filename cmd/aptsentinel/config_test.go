@@ -22,7 +22,11 @@ func TestConfigFile(t *testing.T) {
 		{name: "unknown setting", file: "cache_size = 4096\n", wantErr: `:1: unknown setting "cache_size"`},
 		{name: "no equals", file: "\ncache-size 4096\n", wantErr: `:2: want "name = value"`},
 		{name: "bad value", file: "cache-size = lots\n", wantErr: `:1: cache-size = "lots"`},
-		{name: "validated like flags", file: "cache-size = 3\n", wantErr: "--cache-size 3"},
+		{name: "validated like flags, named by line", file: "cache-size = 3\n", wantErr: ":1: cache-size 3: want at least 64"},
+		{name: "log level named by line", file: "\nlog-level = loud\n", wantErr: `:2: log-level "loud": want debug`},
+		{name: "rules dir named by line", file: "rules-dir = /nonexistent/rules.d\n", wantErr: ":1: rules-dir /nonexistent/rules.d: no such file"},
+		{name: "a refused command-line value is named by flag", file: "cache-size = 4096\n", args: []string{"--cache-size", "3"},
+			wantErr: "--cache-size 3: want at least 64"},
 		{name: "duplicate", file: "output = stdout\noutput = stdout\n", wantErr: `:2: "output" is already set on line 1`},
 		{name: "no recursion", file: "config = /etc/other\n", wantErr: `unknown setting "config"`},
 	}

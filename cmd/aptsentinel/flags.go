@@ -99,12 +99,13 @@ func auditKeyVar(fs *flag.FlagSet, key *string, usage string) {
 
 // checkRulesDir refuses a --rules-dir that is a file, and one that does
 // not exist unless it is the default (a host without admin rules has no
-// rules.d): a typo must not leave the admins' rules out unseen.
-func checkRulesDir(dir, def string) error {
+// rules.d): a typo must not leave the admins' rules out unseen. what names
+// the setting ("--rules-dir", or the config file's line).
+func checkRulesDir(what, dir, def string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case err == nil && !fi.IsDir():
-		return usageError{fmt.Sprintf("--rules-dir %s: not a directory", dir)}
+		return usageError{fmt.Sprintf("%s %s: not a directory", what, dir)}
 	case errors.Is(err, os.ErrNotExist) && dir == def:
 		return nil
 	case err != nil:
@@ -112,7 +113,7 @@ func checkRulesDir(dir, def string) error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return usageError{fmt.Sprintf("--rules-dir %s: %v", dir, err)}
+		return usageError{fmt.Sprintf("%s %s: %v", what, dir, err)}
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func rulesList(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	dir, asJSON := fs.dir, fs.asJSON
-	if err := checkRulesDir(*dir, rules.LocalDir); err != nil {
+	if err := checkRulesDir("--rules-dir", *dir, rules.LocalDir); err != nil {
 		return flagsDone(err, "rules list", fs.fullHelp, stdout, stderr)
 	}
 	set, err := rules.Load(rules.LoadConfig{Dirs: []string{*dir}})

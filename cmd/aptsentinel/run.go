@@ -95,39 +95,49 @@ func (o *runOptions) parse(args []string) error {
 	if err := parseFlags(o.fs, args, false); err != nil {
 		return err
 	}
+	from := map[string]string{}
 	if o.config != "" {
-		if err := applyConfigFile(o.fs, o.config); err != nil {
+		var err error
+		if from, err = applyConfigFile(o.fs, o.config); err != nil {
 			return usageError{err.Error()}
 		}
 	}
+	// where names a setting as its value came: --name from the command
+	// line, or the config file's line.
+	where := func(name string) string {
+		if at, ok := from[name]; ok {
+			return "config " + at + ": " + name
+		}
+		return "--" + name
+	}
 	switch {
 	case !slices.Contains(alert.OutputNames, o.output):
-		return usageError{fmt.Sprintf("--output %q: want one of %v", o.output, alert.OutputNames)}
+		return usageError{fmt.Sprintf("%s %q: want one of %v", where("output"), o.output, alert.OutputNames)}
 	case o.cacheSize < 64:
-		return usageError{fmt.Sprintf("--cache-size %d: want at least 64", o.cacheSize)}
+		return usageError{fmt.Sprintf("%s %d: want at least 64", where("cache-size"), o.cacheSize)}
 	case o.backlogLimit < 8192 || o.backlogLimit > 1<<30:
-		return usageError{fmt.Sprintf("--backlog-limit %d: want 8192 to %d", o.backlogLimit, 1<<30)}
+		return usageError{fmt.Sprintf("%s %d: want 8192 to %d", where("backlog-limit"), o.backlogLimit, 1<<30)}
 	case o.receiveBufMiB < 1 || o.receiveBufMiB > 1024:
-		return usageError{fmt.Sprintf("--receive-buffer-mib %d: want 1 to 1024", o.receiveBufMiB)}
+		return usageError{fmt.Sprintf("%s %d: want 1 to 1024", where("receive-buffer-mib"), o.receiveBufMiB)}
 	case o.parentWait < 0 || o.parentWait > time.Second:
-		return usageError{fmt.Sprintf("--parent-wait %s: want 0 to 1s", o.parentWait)}
+		return usageError{fmt.Sprintf("%s %s: want 0 to 1s", where("parent-wait"), o.parentWait)}
 	case o.lateness < 0 || o.lateness > time.Hour:
-		return usageError{fmt.Sprintf("--lateness %s: want 0 to 1h", o.lateness)}
+		return usageError{fmt.Sprintf("%s %s: want 0 to 1h", where("lateness"), o.lateness)}
 	case o.batchWindow < 0 || o.batchWindow > time.Second:
-		return usageError{fmt.Sprintf("--batch-window %s: want 0 to 1s", o.batchWindow)}
+		return usageError{fmt.Sprintf("%s %s: want 0 to 1s", where("batch-window"), o.batchWindow)}
 	case o.backlogWait < 0 || o.backlogWait > 10*time.Second:
-		return usageError{fmt.Sprintf("--backlog-wait %s: want 0 to 10s", o.backlogWait)}
+		return usageError{fmt.Sprintf("%s %s: want 0 to 10s", where("backlog-wait"), o.backlogWait)}
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
-		return usageError{err.Error()}
+		return usageError{where("log-level") + " " + err.Error()}
 	}
-	return checkRulesDir(o.rulesDir, rules.LocalDir)
+	return checkRulesDir(where("rules-dir"), o.rulesDir, rules.LocalDir)
 }
 
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil || strings.ContainsAny(s, "+-") {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
 	}
 	return l, nil
 }

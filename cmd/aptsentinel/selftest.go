@@ -127,7 +127,7 @@ func sensorOutput(args []string) (string, error) {
 		return "", fmt.Errorf("its command line: %w", err)
 	}
 	if o.config != "" {
-		if err := applyConfigFile(o.fs, o.config); err != nil {
+		if _, err := applyConfigFile(o.fs, o.config); err != nil {
 			return "", err
 		}
 	}
