@@ -62,9 +62,13 @@ func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
 	p.Args, p.ArgsTruncated, p.Argc = e.Args, e.ArgsTruncated, e.Argc
 	p.renamed, p.heirPending = false, false
 	p.auditExecs++
-	// The connector reports every exec first; after a loss the counts
-	// meet again here.
-	p.connExecs = max(p.connExecs, p.auditExecs)
+	if p.auditExecs > p.connExecs {
+		// The connector's report of this exec is still to come (an
+		// event released from the resolver's hold runs ahead of the
+		// fork's batch): count it now, and not again when it comes.
+		p.connExecs = p.auditExecs
+		p.execsAhead++
+	}
 	s.tree.Resize(p)
 	if p.heirs != nil {
 		s.passImage(p)
@@ -156,7 +160,11 @@ func (s *sensor) applyProcEvent(ev procfs.Event) {
 		// The image comes with the audit event; the count tells forks
 		// after this exec to wait for it (image.go).
 		if p, ok := s.tree.Get(e.PID); ok {
-			p.connExecs++
+			if p.execsAhead > 0 {
+				p.execsAhead-- // counted by its audit event already
+			} else {
+				p.connExecs++
+			}
 		}
 	case procfs.Comm:
 		// prctl(PR_SET_NAME) renames the process; the kernel's comm is what

@@ -97,3 +97,19 @@ func TestHeirsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// An audit exec event can be applied before the connector's report of the
+// same exec (released from the resolver's hold ahead of the fork's batch):
+// it is counted once, so a fork after the next exec still waits for that
+// exec's image, not for one that never comes.
+func TestExecRecordBeforeItsConnectorReportCountsOnce(t *testing.T) {
+	s := benchSensor(t)
+	s.tree.Put(&Proc{PID: 4000, PPID: 1, StartTicks: 400, Name: "bash", Executable: "/usr/bin/bash", Source: "scan"})
+	s.handleAudit(execOf(4000, 1, "/usr/bin/unshare", "unshare", "-n", "apt"))
+	s.applyProcEvent(procfs.Exec{PID: 4000})  // unshare's, reported late
+	s.applyProcEvent(procfs.Exec{PID: 4000})  // apt's
+	s.applyProcEvent(forkOf(4000, 4001, 401)) // the hook runner
+	wantImage(t, s, 4001, "unshare", "/usr/bin/unshare")
+	s.handleAudit(execOf(4000, 1, "/usr/bin/apt", "apt", "update"))
+	wantImage(t, s, 4001, "apt", "/usr/bin/apt")
+}

@@ -45,12 +45,14 @@ type Proc struct {
 	Source string
 	// connExecs counts the execs the proc connector reported for this
 	// entity, auditExecs those whose audit event was applied (the image
-	// above is that exec's); heirs are children forked with an image that
-	// was not yet the latest one, and heirPending marks such a child
-	// (image.go). renamed: the process set its comm itself (prctl).
-	connExecs, auditExecs int
-	heirs                 []heir
-	heirPending, renamed  bool
+	// above is that exec's), execsAhead audit events applied before the
+	// connector's report of the same exec; heirs are children forked
+	// with an image that was not yet the latest one, and heirPending
+	// marks such a child (image.go). renamed: the process set its comm
+	// itself (prctl).
+	connExecs, auditExecs, execsAhead int
+	heirs                             []heir
+	heirPending, renamed              bool
 	// auditPPID is an audit ppid= already checked against /proc's start
 	// time for this entity (a reparented process), so the check runs once
 	// per reparenting, not per event.
