@@ -269,21 +269,19 @@ func (s *sensor) run(ctx context.Context) error {
 	held := time.NewTimer(time.Hour)
 	held.Stop()
 	defer held.Stop()
-	var heldAt time.Time
 	// Everything the loop handles, it handles holding mu: an audit
 	// goroutine handles its own read when nothing is queued (handoff.go).
 	for {
 		s.mu.Lock()
-		if d, ok := s.res.nextDeadline(); ok && !d.Equal(heldAt) {
-			heldAt = d
+		if d, ok := s.res.nextDeadline(); ok && !d.Equal(s.heldAt) {
+			s.heldAt = d
 			held.Reset(time.Until(d))
-		} else if !ok && !heldAt.IsZero() {
+		} else if !ok && !s.heldAt.IsZero() {
 			// Released early (the fork came): a timer left armed would
 			// wake the process for nothing.
 			held.Stop()
-			heldAt = time.Time{}
+			s.heldAt = time.Time{}
 		}
-		s.heldAt = heldAt
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -314,7 +312,7 @@ func (s *sensor) run(ctx context.Context) error {
 			s.mu.Unlock()
 		case now := <-held.C:
 			s.mu.Lock()
-			heldAt = time.Time{}
+			s.heldAt = time.Time{}
 			s.drainProcEvents()
 			s.res.expire(now)
 			s.mu.Unlock()
