@@ -41,13 +41,9 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 	stop := context.AfterFunc(ctx, closeFile)
 	defer stop()
 
-	files := map[int]string{} // watch descriptor -> watched file
-	dirs := map[int]string{}  // watch descriptor -> directory, for creations
+	dirs := map[int]string{} // watch descriptor -> directory, for creations
 	watchFile := func(path string) {
-		wd, err := unix.InotifyAddWatch(fd, path, unix.IN_OPEN|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ATTRIB)
-		if err == nil {
-			files[wd] = path
-		}
+		unix.InotifyAddWatch(fd, path, unix.IN_OPEN|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ATTRIB)
 	}
 	for _, p := range w.paths {
 		dir := filepath.Dir(p)
@@ -88,9 +84,9 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 						watchFile(p)
 					}
 				}
-			case ev.Mask&unix.IN_IGNORED != 0:
-				delete(files, int(ev.Wd)) // the file is gone or replaced
 			}
+			// IN_IGNORED (the file gone or replaced) needs nothing: the
+			// directory's watch sees the new one come.
 		}
 		if opened {
 			w.openedAt.Store(time.Now().UnixNano())
