@@ -37,8 +37,9 @@ type StatusFile struct {
 // watchDaemon hands the audit PID over when the exec of an audit daemon
 // shows up on the proc connector: auditd asks for the PID only after
 // reading its configuration (and, as a daemon, after forking), so the
-// exec is the early warning. It runs on the proc connector's goroutine,
-// ahead of the event loop, to win that race.
+// exec is the early warning. It runs on the goroutine that read the exec
+// event (an audit socket's, reading the proc connector after each of its
+// reads), ahead of the event loop, to win that race.
 func (s *sensor) watchDaemon(e procfs.Exec) {
 	exe, ok := s.daemons.Is(e.PID)
 	if !ok {

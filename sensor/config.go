@@ -44,7 +44,8 @@ type Config struct {
 	// audit sockets waits so that one wake-up takes many events (default
 	// DefaultBatchWindow; negative: none, every record is read as it
 	// comes). It adds up to that much to an alert's latency; an event
-	// after a calm is read at once. The proc connector is read at once.
+	// after a calm is read at once. The proc connector's events are read
+	// with the audit socket's.
 	BatchWindow time.Duration
 	// ParentWait bounds how long an audit event whose process is unknown is
 	// held for its fork event from the proc connector (default 50ms); the

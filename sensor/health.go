@@ -85,8 +85,9 @@ func (s *sensor) logHealth() {
 
 // noteRepair takes the outcome of audit.Session.Repair, which put back
 // what others changed in the kernel's audit state while the sensor runs:
-// events in between were not seen, so it says so at warn level. Only a takeover of the audit PID
-// by a live process ends the sensor: it cannot see anything any more.
+// events in between were not seen, so it says so at warn level. Only a
+// takeover of the audit PID by a live process ends the sensor: it cannot
+// see anything any more.
 func (s *sensor) noteRepair(r audit.Repairs, err error) error {
 	if errors.Is(err, audit.ErrPIDTakenOver) {
 		return err
