@@ -332,23 +332,38 @@ func (c *collector) add(r Record) {
 	c.records = append(c.records, Record{Type: r.Type, Data: bytes.Clone(r.Data)})
 }
 
-// waitFor polls until match is true for some record or the deadline.
+// waitFor polls until match is true for some record, for 5 s at most.
 func (c *collector) waitFor(t *testing.T, what string, match func(Record) bool) Record {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	r, ok := c.find(5*time.Second, match)
+	if !ok {
+		t.Fatalf("no record: %s", what)
+	}
+	return r
+}
+
+// seen reports whether match is true for some record within wait.
+func (c *collector) seen(wait time.Duration, match func(Record) bool) bool {
+	_, ok := c.find(wait, match)
+	return ok
+}
+
+func (c *collector) find(wait time.Duration, match func(Record) bool) (Record, bool) {
+	deadline := time.Now().Add(wait)
+	for {
 		c.mu.Lock()
 		for _, r := range c.records {
 			if match(r) {
 				c.mu.Unlock()
-				return r
+				return r, true
 			}
 		}
 		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			return Record{}, false
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("no record: %s", what)
-	return Record{}
 }
 
 func TestSessionDeliversRecords(t *testing.T) {
