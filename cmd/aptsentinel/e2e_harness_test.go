@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -240,3 +241,20 @@ var (
 	preInvoke   = apttest.PreInvoke
 	connectHook = apttest.ConnectHook
 )
+
+// everyAlert returns the alerts of every rule (the sensor's own and those
+// kept aside included) received in [from, to), in the order they came.
+func (s *sensorProc) everyAlert(from, to time.Time) []alertLine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []alertLine
+	for _, list := range [][]alertLine{s.own, s.alerts, s.aside} {
+		for _, a := range list {
+			if !a.received.Before(from) && a.received.Before(to) {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].received.Before(out[j].received) })
+	return out
+}

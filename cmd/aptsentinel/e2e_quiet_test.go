@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/aptsentinel/aptsentinel/internal/apttest"
 	"github.com/aptsentinel/aptsentinel/internal/testenv"
-	"github.com/aptsentinel/aptsentinel/rules"
 )
 
 // Real hooks must stay quiet (issue 8): the stock Debian packages that
@@ -77,95 +74,6 @@ func writeEvidenceRules(t *testing.T, dir string) map[string]string {
 		must(t, os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644))
 	}
 	return ids
-}
-
-// etcSnapshot lists every path under /etc (not following links).
-func etcSnapshot(t *testing.T) map[string]bool {
-	t.Helper()
-	paths := map[string]bool{}
-	err := filepath.WalkDir("/etc", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // gone while we walked
-			}
-			return err
-		}
-		paths[p] = true
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("listing /etc: %v", err)
-	}
-	return paths
-}
-
-// restoreEtc removes what appeared under /etc since before, deepest path
-// first, and names it in the log; /etc/.git (etckeeper) included.
-func restoreEtc(t *testing.T, before map[string]bool) {
-	t.Helper()
-	var added []string
-	for p := range etcSnapshot(t) {
-		if !before[p] {
-			added = append(added, p)
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(added)))
-	var top []string
-	for _, p := range added {
-		if !before[filepath.Dir(p)] || filepath.Dir(p) == "/etc" {
-			top = append(top, p)
-		}
-		if err := os.RemoveAll(p); err != nil {
-			t.Errorf("restoring /etc: %v", err)
-		}
-	}
-	if len(top) > 0 {
-		t.Logf("removed from /etc after the purge: %s", strings.Join(top, " "))
-	}
-}
-
-// installed reports whether dpkg has pkg installed (not only its config).
-func installed(pkg string) bool {
-	out, err := exec.Command("dpkg-query", "-W", "-f=${db:Status-Status}", pkg).Output()
-	return err == nil && string(out) == "installed"
-}
-
-func purge(t *testing.T, pkgs ...string) {
-	t.Helper()
-	var present []string
-	for _, p := range pkgs {
-		if exec.Command("dpkg-query", "-W", p).Run() == nil {
-			present = append(present, p)
-		}
-	}
-	if len(present) == 0 {
-		return
-	}
-	// dpkg does not wait for its lock: another apt or dpkg may hold it.
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
-		cmd := exec.Command("dpkg", append([]string{"--purge"}, present...)...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			return
-		}
-		if !strings.Contains(string(out), "lock") || time.Now().After(deadline) {
-			t.Errorf("dpkg --purge %s: %v\n%s", strings.Join(present, " "), err, out)
-			return
-		}
-	}
-}
-
-// withPolicyRC makes invoke-rc.d refuse to start services while the test
-// runs (policy-rc.d exit 101), unless a policy is already in place.
-func withPolicyRC(t *testing.T) {
-	t.Helper()
-	const policy = "/usr/sbin/policy-rc.d"
-	if _, err := os.Lstat(policy); err == nil {
-		return
-	}
-	must(t, os.WriteFile(policy, []byte("#!/bin/sh\n# aptsentinel quiet test: no service starts\nexit 101\n"), 0o755))
-	t.Cleanup(func() { must(t, os.Remove(policy)) })
 }
 
 // phase is one front-end run: its name, the alerts it raised (the
@@ -449,89 +357,4 @@ func checkInterpreterNames(t *testing.T, alerts []alertLine) {
 		t.Errorf("ad959eeb alerts for stock hooks whose scripts are named by their interpreter:\n%s", out)
 	}
 	t.Logf("%d stock hook children under apt, named by their interpreter: quiet by ad959eeb's exclusions", children)
-}
-
-// restoreFiles puts back the content of each path (those that exist now)
-// when the test ends, if it changed.
-func restoreFiles(t *testing.T, paths ...string) {
-	t.Helper()
-	for _, p := range paths {
-		before, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		t.Cleanup(func() {
-			if now, err := os.ReadFile(p); err == nil && bytes.Equal(now, before) {
-				return
-			}
-			t.Logf("restoring %s", p)
-			must(t, os.WriteFile(p, before, 0o644))
-		})
-	}
-}
-
-// removeIfNew removes path when the test ends, if it does not exist now.
-func removeIfNew(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Lstat(path); err == nil {
-		return
-	}
-	t.Cleanup(func() { must(t, os.RemoveAll(path)) })
-}
-
-// everyAlert returns the alerts of every rule (the sensor's own and those
-// kept aside included) received in [from, to), in the order they came.
-func (s *sensorProc) everyAlert(from, to time.Time) []alertLine {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []alertLine
-	for _, list := range [][]alertLine{s.own, s.alerts, s.aside} {
-		for _, a := range list {
-			if !a.received.Before(from) && a.received.Before(to) {
-				out = append(out, a)
-			}
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].received.Before(out[j].received) })
-	return out
-}
-
-// oneSerialGap reports (and logs) a loss alert whose only loss is one
-// audit serial that never arrived: the open finding that the handover and
-// flood tests tolerate too (README, "Which serials can go missing"). It
-// says nothing about the hooks; any other loss, or two serials, still
-// fails the test.
-func oneSerialGap(t *testing.T, a alertLine) bool {
-	if field(a.doc, "rule.id") != rules.LossRuleID {
-		return false
-	}
-	for _, name := range []string{"kernel_lost", "socket_overruns", "connector_overruns", "blind_windows"} {
-		if n, ok := field(a.doc, "aptsentinel.losses."+name+".count").(float64); !ok || n != 0 {
-			return false
-		}
-	}
-	if n, _ := field(a.doc, "aptsentinel.losses.serial_gaps.count").(float64); n != 1 {
-		return false
-	}
-	t.Logf("loss alert of one serial gap, tolerated: %v", field(a.doc, "message"))
-	return true
-}
-
-func TestOneSerialGap(t *testing.T) {
-	doc := func(kernel, gaps string) alertLine {
-		raw := `{"rule":{"id":"` + rules.LossRuleID + `"},"aptsentinel":{"losses":{"kernel_lost":{"count":` + kernel +
-			`},"serial_gaps":{"count":` + gaps + `},"socket_overruns":{"count":0},"connector_overruns":{"count":0},` +
-			`"blind_windows":{"count":0,"seconds":0,"from":null,"to":null}}}}`
-		var d map[string]any
-		must(t, json.Unmarshal([]byte(raw), &d))
-		return alertLine{raw: raw, doc: d}
-	}
-	for _, c := range []struct {
-		kernel, gaps string
-		want         bool
-	}{{"0", "1", true}, {"0", "2", false}, {"1", "1", false}, {"null", "1", false}, {"0", "null", false}, {"0", "0", false}} {
-		if got := oneSerialGap(t, doc(c.kernel, c.gaps)); got != c.want {
-			t.Errorf("kernel_lost %s, serial_gaps %s: %v, want %v", c.kernel, c.gaps, got, c.want)
-		}
-	}
 }
