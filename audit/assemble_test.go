@@ -30,8 +30,8 @@ func TestAssembleAptChain(t *testing.T) {
 		t.Errorf("events:\n got %q\nwant %q", got, want)
 	}
 	e := events[1].(*Exec)
-	if wantTime := time.UnixMilli(1795659700760); !e.Time.Equal(wantTime) || e.Process.UID != 0 || e.Process.AUID != 4294967295 {
-		t.Errorf("sh exec: time %v uid %d auid %d", e.Time, e.Process.UID, e.Process.AUID)
+	if wantTime := time.UnixMilli(1795659700760); !e.Time.Equal(wantTime) || e.Subject.UID != 0 || e.Subject.AUID != 4294967295 {
+		t.Errorf("sh exec: time %v uid %d auid %d", e.Time, e.Subject.UID, e.Subject.AUID)
 	}
 	c := events[3].(*Connect)
 	if c.Errno != syscall.ENETUNREACH {
@@ -173,7 +173,7 @@ func TestAssembleToleratesTrailingNUL(t *testing.T) {
 		recs = append(recs, Record{Type: r.Type, Data: append(slices.Clone(r.Data), 0)})
 	}
 	events, errs, _ := assembleAll(t, recs)
-	if len(errs) != 0 || len(events) != 1 || events[0].(*Connect).Process.Exe != "/usr/bin/bash" {
+	if len(errs) != 0 || len(events) != 1 || events[0].(*Connect).Subject.Exe != "/usr/bin/bash" {
 		t.Errorf("events %q errs %v", describeAll(events), errs)
 	}
 }
@@ -193,7 +193,7 @@ func TestAssembleDoesNotKeepRecordData(t *testing.T) {
 		}
 	}
 	e := events[1].(*Exec)
-	if e.Process.Exe != "/usr/bin/dash" || e.Cwd != "/tmp" || e.Args[2] != `bash -c "exec 3<>/dev/tcp/1.1.1.1/80"; true` {
+	if e.Subject.Exe != "/usr/bin/dash" || e.Cwd != "/tmp" || e.Args[2] != `bash -c "exec 3<>/dev/tcp/1.1.1.1/80"; true` {
 		t.Errorf("event changed with the buffer: %s", describe(e))
 	}
 }
@@ -380,10 +380,10 @@ func sockaddrRec(fields string) []Record {
 func describe(e Event) string {
 	switch e := e.(type) {
 	case *Exec:
-		p := e.Process
+		p := e.Subject
 		return fmt.Sprintf("exec %d pid=%d ppid=%d comm=%q exe=%q cwd=%q args=%s", e.Serial, p.PID, p.PPID, p.Comm, p.Exe, e.Cwd, quoteArgs(e.Args))
 	case *Connect:
-		p := e.Process
+		p := e.Subject
 		return fmt.Sprintf("connect %d pid=%d ppid=%d comm=%q exe=%q dest=%s success=%v errno=%v", e.Serial, p.PID, p.PPID, p.Comm, p.Exe, e.Dest, e.Success, e.Errno)
 	}
 	return fmt.Sprintf("%T", e)

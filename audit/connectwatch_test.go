@@ -86,7 +86,7 @@ func (w *connectWatch) wait(t *testing.T, what string, pid int, dest string) *Co
 	want := netip.MustParseAddrPort(dest)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		for _, c := range w.all() {
-			if c.Process.PID == pid && c.Dest == want {
+			if c.Subject.PID == pid && c.Dest == want {
 				return c
 			}
 		}

@@ -234,9 +234,9 @@ func (p *pending) decodeSockaddr(fields []byte) error {
 
 // process builds the Process from the SYSCALL record, with strings cut from
 // text (one allocation for comm, exe and cwd together).
-func (p *pending) process(text string) Process {
+func (p *pending) process(text string) Subject {
 	si := &p.sys
-	return Process{
+	return Subject{
 		PID:  int(si.pid),
 		PPID: int(si.ppid),
 		UID:  si.uid,
@@ -267,7 +267,7 @@ func (p *pending) buildExec() (*Exec, error) {
 	e := &Exec{
 		Time:          p.time,
 		Serial:        p.serial,
-		Process:       p.process(text),
+		Subject:       p.process(text),
 		Args:          p.argv.args(),
 		Argc:          argc,
 		ArgsTruncated: p.argv.truncated,
@@ -287,7 +287,7 @@ func (p *pending) buildConnect() *Connect {
 	c := &Connect{
 		Time:    p.time,
 		Serial:  p.serial,
-		Process: p.process(string(p.text)),
+		Subject: p.process(string(p.text)),
 		Dest:    p.dest,
 		Success: p.sys.haveResult && p.sys.success,
 	}

@@ -102,7 +102,7 @@ func TestAgreesWithLibauditOnOrdinaryEvents(t *testing.T) {
 			compared++
 			switch ev := ev.(type) {
 			case *Exec:
-				p := ev.Process
+				p := ev.Subject
 				if lib.syscall != "execve" || lib.argsErr != nil || !slices.Equal(ev.Args, lib.args) || ev.Cwd != lib.cwd ||
 					p.Exe != lib.exe || p.Comm != lib.comm ||
 					strconv.Itoa(p.PID) != lib.pid || strconv.Itoa(p.PPID) != lib.ppid {

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// Process is what the SYSCALL record tells about the task that made the
+// Subject is what the SYSCALL record tells about the task that made the
 // syscall. PIDs are in the initial PID namespace (the kernel reports them so).
-type Process struct {
+type Subject struct {
 	PID  int
 	PPID int
 	UID  uint32
@@ -24,7 +24,7 @@ type Process struct {
 type Exec struct {
 	Time    time.Time // record timestamp (millisecond resolution)
 	Serial  uint64    // audit event serial
-	Process Process   // after the exec: Comm and Exe are the new image's
+	Subject Subject   // after the exec: Comm and Exe are the new image's
 	// Args is the raw argv, argv[0] included, reassembled from EXECVE
 	// records, also when split over records or given in a<N>[k]= chunks.
 	// It is capped (AssemblerConfig.MaxArgBytes): with ArgsTruncated set it
@@ -46,7 +46,7 @@ type Exec struct {
 type Connect struct {
 	Time    time.Time
 	Serial  uint64
-	Process Process
+	Subject Subject
 	// Dest is the address and port from the SOCKADDR record; IPv4-mapped
 	// IPv6 addresses are kept as the kernel gave them.
 	Dest netip.AddrPort

@@ -29,7 +29,7 @@ func TestFastOpenRealKernel(t *testing.T) {
 	udpAddr := udp.LocalAddr().String()
 	udpPID := connectChild(t, "udp", udpAddr)
 	c := w.wait(t, "sendto MSG_FASTOPEN", connectChild(t, "sendto", tcpAddr), tcpAddr)
-	if c.Process.Comm == "" {
+	if c.Subject.Comm == "" {
 		t.Errorf("sendto event without the process: %+v", c)
 	}
 	w.wait(t, "sendmsg MSG_FASTOPEN", connectChild(t, "sendmsg", tcpAddr), tcpAddr)
@@ -46,7 +46,7 @@ func TestFastOpenRealKernel(t *testing.T) {
 	// The UDP send ran before the events above arrived: had it been
 	// audited, its event would be there by now.
 	for _, c := range w.all() {
-		if c.Process.PID == udpPID || c.Dest.String() == udpAddr {
+		if c.Subject.PID == udpPID || c.Dest.String() == udpAddr {
 			t.Errorf("a plain UDP sendto became a Connect event: %+v", c)
 		}
 	}

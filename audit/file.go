@@ -29,7 +29,7 @@ const (
 type File struct {
 	Time    time.Time
 	Serial  uint64
-	Process Process
+	Subject Subject
 	Op      FileOp
 	// Path is the new name, absolute: the kernel logs the name as the
 	// syscall was given it, so a relative name is joined to Cwd here. That
@@ -116,7 +116,7 @@ func (p *pending) buildFile() *File {
 	f := &File{
 		Time:    p.time,
 		Serial:  p.serial,
-		Process: p.process(text),
+		Subject: p.process(text),
 		Op:      fileOp(p.sys.arch, p.sys.nr),
 		Path:    text[p.created.name.start:p.created.name.end],
 	}

@@ -55,7 +55,7 @@ func TestAssembleFileEvents(t *testing.T) {
 				if f.Op != w.op || f.Path != w.path || f.Relative != w.relative {
 					t.Errorf("event %d: op %d path %q relative %v, want %d %q %v", i, f.Op, f.Path, f.Relative, w.op, w.path, w.relative)
 				}
-				pr := f.Process
+				pr := f.Subject
 				if pr.Comm != w.comm || pr.Exe != w.exe || pr.PID != w.pid || pr.PPID != w.ppid || pr.UID != 0 {
 					t.Errorf("event %d: process %+v, want %s %s pid %d ppid %d uid 0", i, pr, w.comm, w.exe, w.pid, w.ppid)
 				}

@@ -21,7 +21,7 @@ func TestAssembleURingConnect(t *testing.T) {
 		}
 		c, ok := events[0].(*Connect)
 		if !ok || c.Dest != netip.MustParseAddrPort(dest) || !c.ResultUnknown || c.Success || c.Errno != 0 ||
-			c.Process.Comm != "audit.test" || c.Process.PPID != 9907 {
+			c.Subject.Comm != "audit.test" || c.Subject.PPID != 9907 {
 			t.Errorf("%s: got %s, want a Connect to %s with an unknown result", file, describe(events[0]), dest)
 		}
 		if st := a.Stats(); st.Connects != 1 {
@@ -35,7 +35,7 @@ func TestAssembleURingConnect(t *testing.T) {
 		t.Fatalf("sqpoll: %d events, errors %v", len(events), errs)
 	}
 	if c, ok := events[0].(*Connect); !ok || c.Dest != netip.MustParseAddrPort("127.0.0.1:42101") || !c.ResultUnknown ||
-		c.Process.PID != 28629 || c.Process.PPID != 3224 || c.Process.Comm != "" || c.Process.AUID != unsetID {
+		c.Subject.PID != 28629 || c.Subject.PPID != 3224 || c.Subject.Comm != "" || c.Subject.AUID != unsetID {
 		t.Errorf("sqpoll: got %s", describe(events[0]))
 	}
 	if st := a.Stats(); st.Connects != 1 || st.NoSyscall != 0 {
@@ -122,12 +122,12 @@ func TestURingConnectRealKernel(t *testing.T) {
 			continue
 		}
 		got := w.wait(t, tc.mode, pid, tc.addr)
-		if !got.ResultUnknown || (got.Process.Comm == "") != (tc.mode == "uring-sqpoll") {
+		if !got.ResultUnknown || (got.Subject.Comm == "") != (tc.mode == "uring-sqpoll") {
 			t.Errorf("io_uring connect event (%s) %+v", tc.mode, got)
 		}
 	}
 	for _, c := range w.all() {
-		if c.Process.PID == asyncPID {
+		if c.Subject.PID == asyncPID {
 			t.Errorf("an io-wq connect became an event, with an address audit does not have: %+v", c)
 		}
 	}

@@ -29,24 +29,24 @@ func fixtureFS(t testing.TB) FS {
 func TestFixtureProcess(t *testing.T) {
 	fs := fixtureFS(t)
 	tests := []struct {
-		want Process
+		want Snapshot
 	}{
-		{Process{PID: 2, PPID: 0, StartTime: 24, Comm: "kthreadd", KernelThread: true}},
-		{Process{PID: 6699, PPID: 1, StartTime: 48201, Comm: "a b) (c", Exe: "/tmp/a b) (c",
+		{Snapshot{PID: 2, PPID: 0, StartTime: 24, Comm: "kthreadd", KernelThread: true}},
+		{Snapshot{PID: 6699, PPID: 1, StartTime: 48201, Comm: "a b) (c", Exe: "/tmp/a b) (c",
 			Args: []string{"/tmp/a b) (c", "300"}, Cwd: "/tmp"}},
-		{Process{PID: 6702, PPID: 1, StartTime: 48201, Comm: "deleted-sleep", Exe: "/tmp/deleted-sleep",
+		{Snapshot{PID: 6702, PPID: 1, StartTime: 48201, Comm: "deleted-sleep", Exe: "/tmp/deleted-sleep",
 			ExeDeleted: true, Args: []string{"/tmp/deleted-sleep", "300"}, Cwd: "/tmp"}},
-		{Process{PID: 6706, PPID: 1, StartTime: 48222, Comm: "rewritten: perl", Exe: "/usr/bin/perl",
+		{Snapshot{PID: 6706, PPID: 1, StartTime: 48222, Comm: "rewritten: perl", Exe: "/usr/bin/perl",
 			Args: []string{"rewritten: perl title"}, Cwd: "/tmp"}},
-		{Process{PID: 6712, PPID: 6708, StartTime: 48223, Comm: "sh", Exe: "/usr/bin/dash",
+		{Snapshot{PID: 6712, PPID: 6708, StartTime: 48223, Comm: "sh", Exe: "/usr/bin/dash",
 			Args: []string{"sh", "-c", "sleep 300; true", "x", ""}, Cwd: "/usr/share"}},
-		{Process{PID: 6714, PPID: 6710, StartTime: 48223, Comm: "sleep"}},
-		{Process{PID: 6993, PPID: 1, StartTime: 49201, Comm: "sleep", Exe: "/usr/bin/sleep",
+		{Snapshot{PID: 6714, PPID: 6710, StartTime: 48223, Comm: "sleep"}},
+		{Snapshot{PID: 6993, PPID: 1, StartTime: 49201, Comm: "sleep", Exe: "/usr/bin/sleep",
 			Args: []string{"sleep", "300"}, Cwd: "/tmp", UID: 65534}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want.Comm, func(t *testing.T) {
-			got, err := fs.Process(tt.want.PID)
+			got, err := fs.Snapshot(tt.want.PID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestFixtureProcess(t *testing.T) {
 	}
 }
 
-func assertProcess(t *testing.T, got, want Process) {
+func assertProcess(t *testing.T, got, want Snapshot) {
 	t.Helper()
 	if got.PID != want.PID || got.PPID != want.PPID || got.StartTime != want.StartTime ||
 		got.Comm != want.Comm || got.Exe != want.Exe || got.ExeDeleted != want.ExeDeleted ||
@@ -103,7 +103,7 @@ func TestFixtureScan(t *testing.T) {
 }
 
 func TestFixtureMissingProcessIsGone(t *testing.T) {
-	_, err := fixtureFS(t).Process(424242)
+	_, err := fixtureFS(t).Snapshot(424242)
 	if !errors.Is(err, ErrGone) {
 		t.Errorf("Process(424242) error = %v, want ErrGone", err)
 	}

@@ -28,7 +28,7 @@ func realFS(t testing.TB) FS {
 // what the Go runtime and ps(1) say about it.
 func TestRealSelf(t *testing.T) {
 	fs := realFS(t)
-	p, err := fs.Process(os.Getpid())
+	p, err := fs.Snapshot(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +113,13 @@ func TestRealChildWithParenComm(t *testing.T) {
 	// Wait for the exec to have finished: comm changes early in exec
 	// (begin_new_exec), the argument area is set up after it
 	// (create_elf_tables), so an empty cmdline can be read in between.
-	var p Process
+	var p Snapshot
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if p, err = fs.Process(cmd.Process.Pid); err == nil && p.Comm == "a b) (c" && len(p.Args) > 0 {
+		if p, err = fs.Snapshot(cmd.Process.Pid); err == nil && p.Comm == "a b) (c" && len(p.Args) > 0 {
 			break
 		}
 	}
-	want := Process{PID: cmd.Process.Pid, PPID: os.Getpid(), StartTime: p.StartTime, Comm: "a b) (c",
+	want := Snapshot{PID: cmd.Process.Pid, PPID: os.Getpid(), StartTime: p.StartTime, Comm: "a b) (c",
 		Exe: name, Args: []string{name, "30", "0"}, Cwd: dir, UID: uint32(os.Getuid())}
 	assertProcess(t, p, want)
 
@@ -227,7 +227,7 @@ func TestRealProcessGone(t *testing.T) {
 		if runErr := cmd.Run(); runErr != nil {
 			testenv.Require(t, "/bin/true", runErr)
 		}
-		_, err = fs.Process(cmd.Process.Pid)
+		_, err = fs.Snapshot(cmd.Process.Pid)
 	}
 	if err == nil {
 		t.Fatalf("pid %d of an exited child still readable after 5 tries", cmd.Process.Pid)

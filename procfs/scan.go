@@ -28,9 +28,9 @@ func (f FS) AllPIDs() ([]int, error) {
 	return pids, nil
 }
 
-// Process is what the start-up scan knows of one process: the fields the
+// Snapshot is what the start-up scan knows of one process: the fields the
 // sensor needs to seed its process tree before the first event arrives.
-type Process struct {
+type Snapshot struct {
 	PID       int
 	PPID      int
 	StartTime uint64 // clock ticks since boot; see TicksToDuration
@@ -50,7 +50,7 @@ type Process struct {
 	Incomplete bool
 }
 
-// Process reads one process the way Scan does. The error wraps ErrGone when
+// Snapshot reads one process the way Scan does. The error wraps ErrGone when
 // the process exited during the read.
 //
 // Even root may be refused the exe and cwd links: reading them is a ptrace
@@ -59,13 +59,13 @@ type Process struct {
 // reader lacks, as a container's or sandbox's init often does. The process
 // is then still returned, filled with everything else and marked Incomplete,
 // together with an error wrapping fs.ErrPermission that says what failed.
-func (f FS) Process(pid int) (Process, error) {
+func (f FS) Snapshot(pid int) (Snapshot, error) {
 	p := f.Proc(pid)
 	st, err := p.Stat()
 	if err != nil {
-		return Process{}, err
+		return Snapshot{}, err
 	}
-	out := Process{
+	out := Snapshot{
 		PID:          st.PID,
 		PPID:         st.PPID,
 		StartTime:    st.StartTime,
@@ -74,7 +74,7 @@ func (f FS) Process(pid int) (Process, error) {
 	}
 	status, err := p.Status()
 	if err != nil {
-		return Process{}, err
+		return Snapshot{}, err
 	}
 	out.UID = status.UID
 	if out.KernelThread {
@@ -86,27 +86,27 @@ func (f FS) Process(pid int) (Process, error) {
 	case errors.Is(err, fs.ErrPermission):
 		denied = append(denied, err)
 	case err != nil:
-		return Process{}, err
+		return Snapshot{}, err
 	}
 	out.Exe, out.ExeDeleted = exe.Path, exe.Deleted
 	if out.Args, err = p.Cmdline(); err != nil {
-		return Process{}, err
+		return Snapshot{}, err
 	}
 	out.Cwd, err = p.Cwd()
 	switch {
 	case errors.Is(err, fs.ErrPermission):
 		denied = append(denied, err)
 	case err != nil:
-		return Process{}, err
+		return Snapshot{}, err
 	}
 	// The pid may have been reused between the reads above; the start time
 	// identifies the process, so read it again and compare.
 	again, err := p.Stat()
 	if err != nil {
-		return Process{}, err
+		return Snapshot{}, err
 	}
 	if again.StartTime != st.StartTime {
-		return Process{}, fmt.Errorf("procfs: pid %d: reused during read: %w", pid, ErrGone)
+		return Snapshot{}, fmt.Errorf("procfs: pid %d: reused during read: %w", pid, ErrGone)
 	}
 	out.Incomplete = len(denied) > 0
 	return out, errors.Join(denied...)
@@ -116,20 +116,20 @@ func (f FS) Process(pid int) (Process, error) {
 // silently: that is normal on a live system.
 //
 // Permission errors are errors, but not fatal ones: a process whose links
-// are refused (see Process) is kept, marked Incomplete, and its error joins
+// are refused (see FS.Snapshot) is kept, marked Incomplete, and its error joins
 // the returned error. So when err wraps fs.ErrPermission the slice is still
 // the full scan, and the caller should log err and use it. Any other failure
 // stops the scan and returns no processes: a sensor blind to part of the
 // tree must not pretend otherwise.
-func (f FS) Scan() ([]Process, error) {
+func (f FS) Scan() ([]Snapshot, error) {
 	pids, err := f.AllPIDs()
 	if err != nil {
 		return nil, err
 	}
-	procs := make([]Process, 0, len(pids))
+	procs := make([]Snapshot, 0, len(pids))
 	var denied []error
 	for _, pid := range pids {
-		p, err := f.Process(pid)
+		p, err := f.Snapshot(pid)
 		switch {
 		case errors.Is(err, ErrGone):
 			continue

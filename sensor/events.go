@@ -12,18 +12,18 @@ import (
 // applyAudit with its process, at once or (process not known yet) once the
 // fork event or the wait bound resolves it. It never waits.
 func (s *sensor) handleAudit(ev audit.Event) {
-	var pr audit.Process
+	var pr audit.Subject
 	switch e := ev.(type) {
 	case *audit.Exec:
 		s.counts.Execs++
 		s.checkProbe(e)
-		pr = e.Process
+		pr = e.Subject
 	case *audit.Connect:
 		s.counts.Connects++
-		pr = e.Process
+		pr = e.Subject
 	case *audit.File:
 		s.counts.Files++
-		pr = e.Process
+		pr = e.Subject
 	default:
 		return
 	}
@@ -32,7 +32,7 @@ func (s *sensor) handleAudit(ev audit.Event) {
 
 // applyAudit turns an event of process p into a rules.Event, updating the
 // tree, and writes an alert for each match. It is the resolver's release.
-func (s *sensor) applyAudit(p *Proc, ev audit.Event) {
+func (s *sensor) applyAudit(p *Entity, ev audit.Event) {
 	var re rules.Event
 	switch e := ev.(type) {
 	case *audit.Exec:
@@ -52,13 +52,13 @@ func (s *sensor) applyAudit(p *Proc, ev audit.Event) {
 
 // execEvent records the exec in the tree (same entity: an exec keeps pid,
 // start time and parent at fork) and returns the exec event.
-func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
+func (s *sensor) execEvent(p *Entity, e *audit.Exec) rules.Event {
 	// For a #! script, exe= is the interpreter and comm the script's
 	// basename. Elastic Endpoint reports the same: its exec probe
 	// (elastic/ebpf GPL/Events/Process/Probe.bpf.c, sched_process_exec)
 	// reads binprm->file, which fs/exec.c exec_binprm has switched to the
 	// interpreter before that tracepoint (issue 8 A.4; see the README).
-	p.Name, p.Executable, p.Cwd, p.UID = e.Process.Comm, e.Process.Exe, e.Cwd, e.Process.UID
+	p.Name, p.Executable, p.Cwd, p.UID = e.Subject.Comm, e.Subject.Exe, e.Cwd, e.Subject.UID
 	p.Args, p.ArgsTruncated, p.Argc = e.Args, e.ArgsTruncated, e.Argc
 	p.renamed, p.heirPending = false, false
 	p.auditExecs++
@@ -82,9 +82,9 @@ func (s *sensor) execEvent(p *Proc, e *audit.Exec) rules.Event {
 	}
 }
 
-func (s *sensor) connectEvent(p *Proc, e *audit.Connect) rules.Event {
+func (s *sensor) connectEvent(p *Entity, e *audit.Connect) rules.Event {
 	if p.Name == "" {
-		p.Name, p.Executable = e.Process.Comm, e.Process.Exe
+		p.Name, p.Executable = e.Subject.Comm, e.Subject.Exe
 	}
 	re := rules.Event{
 		Time:        e.Time,
@@ -97,8 +97,8 @@ func (s *sensor) connectEvent(p *Proc, e *audit.Connect) rules.Event {
 	// The audit record is the truth for the connecting task: a thread or an
 	// image the tree has not caught up with still names itself here.
 	// An io_uring SQPOLL thread's event has no comm or exe: the tree's stay.
-	if e.Process.Comm != "" {
-		re.Process.Name, re.Process.Executable = e.Process.Comm, e.Process.Exe
+	if e.Subject.Comm != "" {
+		re.Process.Name, re.Process.Executable = e.Subject.Comm, e.Subject.Exe
 	}
 	switch {
 	case e.ResultUnknown: // io_uring: audit does not see the result
@@ -114,7 +114,7 @@ func (s *sensor) connectEvent(p *Proc, e *audit.Connect) rules.Event {
 
 // ecsProcessOf is the ECS process object of p, with its parent at fork
 // (empty when unknown).
-func ecsProcessOf(p *Proc) rules.Process {
+func ecsProcessOf(p *Entity) rules.Process {
 	out := rules.Process{
 		PID:        p.PID,
 		EntityID:   p.EntityID,
@@ -192,7 +192,7 @@ func (s *sensor) applyFork(f procfs.Fork) {
 		s.res.forked(old, parent)
 		return
 	}
-	p := &Proc{PID: f.ChildPID, PPID: f.ParentPID, StartTicks: f.Child.StartTime, Source: "fork"}
+	p := &Entity{PID: f.ChildPID, PPID: f.ParentPID, StartTicks: f.Child.StartTime, Source: "fork"}
 	inherit(p, parent)
 	Link(p, parent)
 	s.res.forked(s.tree.Put(p), parent)
@@ -201,26 +201,26 @@ func (s *sensor) applyFork(f procfs.Fork) {
 // forkParent returns the entity of the process that forked: the cached one,
 // else /proc's (it was alive a moment ago), else one known only by pid
 // and the comm its child inherited.
-func (s *sensor) forkParent(f procfs.Fork) *Proc {
+func (s *sensor) forkParent(f procfs.Fork) *Entity {
 	if p, ok := s.tree.Get(f.ParentPID); ok && !p.Exited {
 		return p
 	}
-	if p, ok := s.readProc(f.ParentPID); ok {
+	if p, ok := s.readEntity(f.ParentPID); ok {
 		if pp, ok := s.tree.Get(p.PPID); ok {
 			Link(p, pp)
 		}
 		return s.tree.Put(p)
 	}
-	return s.tree.Put(&Proc{PID: f.ParentPID, Name: f.Child.Comm, Source: "audit"})
+	return s.tree.Put(&Entity{PID: f.ParentPID, Name: f.Child.Comm, Source: "audit"})
 }
 
-// readProc reads one process from /proc for the resolver.
-func (s *sensor) readProc(pid int) (*Proc, bool) {
-	p, err := s.fs.Process(pid)
+// readEntity reads one process from /proc for the resolver.
+func (s *sensor) readEntity(pid int) (*Entity, bool) {
+	p, err := s.fs.Snapshot(pid)
 	if err != nil {
 		return nil, false
 	}
-	return procFromFS(p, "proc"), true
+	return entityFromFS(p, "proc"), true
 }
 
 // readStart reads the start time of a live pid for the resolver.
@@ -232,8 +232,8 @@ func (s *sensor) readStart(pid int) (uint64, bool) {
 	return st.StartTime, true
 }
 
-func procFromFS(p procfs.Process, source string) *Proc {
-	return &Proc{
+func entityFromFS(p procfs.Snapshot, source string) *Entity {
+	return &Entity{
 		PID: p.PID, PPID: p.PPID, StartTicks: p.StartTime, Name: p.Comm, Executable: p.Exe,
 		Args: p.Args, Argc: len(p.Args), Cwd: p.Cwd, UID: p.UID, Source: source,
 	}

@@ -52,9 +52,9 @@ func filePath(e *audit.File, w watchedDir) string {
 // fileEvent is the ECS file event of e, made by process p. The process
 // fields come from the tree (parent at fork, argv); the audit record names
 // the writing task as it was at the syscall.
-func (s *sensor) fileEvent(p *Proc, e *audit.File) rules.Event {
+func (s *sensor) fileEvent(p *Entity, e *audit.File) rules.Event {
 	if p.Name == "" {
-		p.Name, p.Executable = e.Process.Comm, e.Process.Exe
+		p.Name, p.Executable = e.Subject.Comm, e.Subject.Exe
 	}
 	action := rules.ActionCreation
 	if e.Op == audit.FileRename {
@@ -68,9 +68,9 @@ func (s *sensor) fileEvent(p *Proc, e *audit.File) rules.Event {
 		File:    rules.File{Path: filePath(e, s.watched)},
 		Outcome: "success",
 	}
-	if e.Process.Comm != "" {
-		re.Process.Name, re.Process.Executable = e.Process.Comm, e.Process.Exe
+	if e.Subject.Comm != "" {
+		re.Process.Name, re.Process.Executable = e.Subject.Comm, e.Subject.Exe
 	}
-	re.Process.UID = e.Process.UID
+	re.Process.UID = e.Subject.UID
 	return re
 }

@@ -23,18 +23,18 @@ const maxHeirs = 16
 
 // heir is a child waiting for the image of its parent's exec number exec.
 type heir struct {
-	p    *Proc
+	p    *Entity
 	exec int
 }
 
 // awaitsImage reports whether p's image is older than its latest exec: an
 // exec the connector reported has no audit event applied yet, or p is a
 // child waiting for its parent's.
-func (p *Proc) awaitsImage() bool { return p.auditExecs < p.connExecs || p.heirPending }
+func (p *Entity) awaitsImage() bool { return p.auditExecs < p.connExecs || p.heirPending }
 
 // inherit gives the new child c its parent's image, and makes it the
 // parent's heir when that image is not the one of the parent's latest exec.
-func inherit(c, parent *Proc) {
+func inherit(c, parent *Entity) {
 	copyImage(c, parent)
 	if !parent.awaitsImage() {
 		return
@@ -48,7 +48,7 @@ func inherit(c, parent *Proc) {
 }
 
 // copyImage copies from's image to p; a name p set itself (prctl) stays.
-func copyImage(p, from *Proc) {
+func copyImage(p, from *Entity) {
 	if !p.renamed {
 		p.Name = from.Name
 	}
@@ -59,7 +59,7 @@ func copyImage(p, from *Proc) {
 // passImage hands p's image, just set by its exec number p.auditExecs (or
 // by its own parent, for an heir), to the heirs that wait for that one;
 // heirs of later execs go on waiting.
-func (s *sensor) passImage(p *Proc) {
+func (s *sensor) passImage(p *Entity) {
 	kept := p.heirs[:0]
 	for _, h := range p.heirs {
 		switch {

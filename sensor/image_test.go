@@ -10,7 +10,7 @@ import (
 // execOf is the audit exec event of pid (parent ppid) into the image of
 // exe with argv args.
 func execOf(pid, ppid int, exe string, args ...string) *audit.Exec {
-	return &audit.Exec{Time: testTime, Process: audit.Process{PID: pid, PPID: ppid, Comm: args[0], Exe: exe}, Args: args, Argc: len(args)}
+	return &audit.Exec{Time: testTime, Subject: audit.Subject{PID: pid, PPID: ppid, Comm: args[0], Exe: exe}, Args: args, Argc: len(args)}
 }
 
 func forkOf(parent, child int, start uint64) procfs.Fork {
@@ -36,7 +36,7 @@ func wantImage(t *testing.T, s *sensor, pid int, name, exe string) {
 // along with the audit socket).
 func TestForkBeforeParentsExecRecordTakesTheNewImage(t *testing.T) {
 	s := benchSensor(t)
-	s.tree.Put(&Proc{PID: 1000, PPID: 1, StartTicks: 100, Name: "unshare", Executable: "/usr/bin/unshare", Source: "scan"})
+	s.tree.Put(&Entity{PID: 1000, PPID: 1, StartTicks: 100, Name: "unshare", Executable: "/usr/bin/unshare", Source: "scan"})
 	s.applyProcEvent(procfs.Exec{PID: 1000})
 	s.applyProcEvent(forkOf(1000, 1001, 101)) // the hook runner
 	s.applyProcEvent(forkOf(1001, 1002, 102)) // a fork of it that never execs
@@ -58,7 +58,7 @@ func TestForkBeforeParentsExecRecordTakesTheNewImage(t *testing.T) {
 // itself, keeps its own.
 func TestForkKeepsItsOwnImage(t *testing.T) {
 	s := benchSensor(t)
-	s.tree.Put(&Proc{PID: 2000, PPID: 1, StartTicks: 200, Name: "sh", Executable: "/usr/bin/dash", Source: "scan"})
+	s.tree.Put(&Entity{PID: 2000, PPID: 1, StartTicks: 200, Name: "sh", Executable: "/usr/bin/dash", Source: "scan"})
 	s.applyProcEvent(forkOf(2000, 2001, 201)) // forked before the exec below
 	s.applyProcEvent(procfs.Exec{PID: 2000})
 	s.applyProcEvent(forkOf(2000, 2002, 202)) // will exec itself
@@ -77,7 +77,7 @@ func TestForkKeepsItsOwnImage(t *testing.T) {
 // were forked with, and none is left waiting.
 func TestHeirsAreBounded(t *testing.T) {
 	s := benchSensor(t)
-	s.tree.Put(&Proc{PID: 3000, PPID: 1, StartTicks: 300, Name: "bash", Executable: "/usr/bin/bash", Source: "scan"})
+	s.tree.Put(&Entity{PID: 3000, PPID: 1, StartTicks: 300, Name: "bash", Executable: "/usr/bin/bash", Source: "scan"})
 	s.applyProcEvent(procfs.Exec{PID: 3000})
 	for i := range maxHeirs + 4 {
 		s.applyProcEvent(forkOf(3000, 3001+i, uint64(301+i)))
@@ -104,7 +104,7 @@ func TestHeirsAreBounded(t *testing.T) {
 // exec's image, not for one that never comes.
 func TestExecRecordBeforeItsConnectorReportCountsOnce(t *testing.T) {
 	s := benchSensor(t)
-	s.tree.Put(&Proc{PID: 4000, PPID: 1, StartTicks: 400, Name: "bash", Executable: "/usr/bin/bash", Source: "scan"})
+	s.tree.Put(&Entity{PID: 4000, PPID: 1, StartTicks: 400, Name: "bash", Executable: "/usr/bin/bash", Source: "scan"})
 	s.handleAudit(execOf(4000, 1, "/usr/bin/unshare", "unshare", "-n", "apt"))
 	s.applyProcEvent(procfs.Exec{PID: 4000})  // unshare's, reported late
 	s.applyProcEvent(procfs.Exec{PID: 4000})  // apt's

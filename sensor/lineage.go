@@ -7,7 +7,7 @@ import "github.com/aptsentinel/aptsentinel/rules"
 // process tree still links to p, the process of the last event. The
 // engine knows only the entity ids of the ones in between; the tree's
 // Parent pointers are the parent at fork, kept after exit and eviction.
-func fillLineage(l []rules.Ancestor, p *Proc) {
+func fillLineage(l []rules.Ancestor, p *Entity) {
 	for i := range l {
 		if p == nil || p.EntityID != l[i].EntityID {
 			return

@@ -9,10 +9,10 @@ import (
 // TestFillLineage: the tree's parents at fork name the ancestors the
 // engine knows by entity id only; a chain that leaves the tree's stops.
 func TestFillLineage(t *testing.T) {
-	apt := &Proc{PID: 10, EntityID: "apt", Name: "apt-get"}
-	shell := &Proc{PID: 11, EntityID: "shell", Name: "sh"}
-	mid := &Proc{PID: 12, EntityID: "mid", Name: "bash"}
-	conn := &Proc{PID: 13, EntityID: "conn", Name: "curl"}
+	apt := &Entity{PID: 10, EntityID: "apt", Name: "apt-get"}
+	shell := &Entity{PID: 11, EntityID: "shell", Name: "sh"}
+	mid := &Entity{PID: 12, EntityID: "mid", Name: "bash"}
+	conn := &Entity{PID: 13, EntityID: "conn", Name: "curl"}
 	Link(shell, apt)
 	Link(mid, shell)
 	Link(conn, mid)

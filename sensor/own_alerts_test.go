@@ -49,7 +49,7 @@ func TestLossAlertDocument(t *testing.T) {
 	var b bytes.Buffer
 	s := ownSensor(t, &b)
 	self := os.Getpid()
-	s.tree.Put(&Proc{PID: self, StartTicks: 42, Name: "aptsentinel", Executable: "/usr/sbin/aptsentinel"})
+	s.tree.Put(&Entity{PID: self, StartTicks: 42, Name: "aptsentinel", Executable: "/usr/sbin/aptsentinel"})
 	start := time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
 	n := uint64(17)
 	r := LossReport{Start: start, End: start.Add(time.Minute), KernelLost: LossCount{Count: &n},
@@ -101,8 +101,8 @@ func TestLossAlertDocument(t *testing.T) {
 func TestTamperAlertDocument(t *testing.T) {
 	var b bytes.Buffer
 	s := ownSensor(t, &b)
-	s.tree.Put(&Proc{PID: 500, StartTicks: 7, Name: "augenrules", Executable: "/usr/bin/bash"})
-	ch := &Proc{PID: 501, StartTicks: 8, Name: "auditctl", Executable: "/usr/sbin/auditctl", Args: []string{"auditctl", "-D"}}
+	s.tree.Put(&Entity{PID: 500, StartTicks: 7, Name: "augenrules", Executable: "/usr/bin/bash"})
+	ch := &Entity{PID: 501, StartTicks: 8, Name: "auditctl", Executable: "/usr/sbin/auditctl", Args: []string{"auditctl", "-D"}}
 	s.tree.Put(ch)
 	if p, ok := s.tree.Get(500); ok {
 		Link(ch, p)

@@ -46,7 +46,7 @@ func benchSensor(tb testing.TB) *sensor {
 	}
 	s.emit = s.emitAudit
 	s.res = newResolver(tree, 50*time.Millisecond)
-	s.res.readProc = func(int) (*Proc, bool) { return nil, false }
+	s.res.readEntity = func(int) (*Entity, bool) { return nil, false }
 	s.res.readStart = func(int) (uint64, bool) { return 0, false }
 	s.res.release = s.applyAudit
 	return s
@@ -75,19 +75,19 @@ func seedTree(tb testing.TB, s *sensor, recs []audit.Record) {
 	a := audit.NewAssembler(audit.AssemblerConfig{})
 	for _, r := range recs {
 		a.Push(r, func(ev audit.Event) {
-			var p audit.Process
+			var p audit.Subject
 			switch e := ev.(type) {
 			case *audit.Exec:
-				p = e.Process
+				p = e.Subject
 			case *audit.Connect:
-				p = e.Process
+				p = e.Subject
 			}
 			if _, ok := s.tree.Get(p.PPID); !ok {
-				s.tree.Put(&Proc{PID: p.PPID, StartTicks: 1, Name: "apt", Source: "fork"})
+				s.tree.Put(&Entity{PID: p.PPID, StartTicks: 1, Name: "apt", Source: "fork"})
 			}
 			if _, ok := s.tree.Get(p.PID); !ok {
 				parent, _ := s.tree.Get(p.PPID)
-				Link(s.tree.Put(&Proc{PID: p.PID, PPID: p.PPID, StartTicks: 2, Name: p.Comm, Source: "fork"}), parent)
+				Link(s.tree.Put(&Entity{PID: p.PID, PPID: p.PPID, StartTicks: 2, Name: p.Comm, Source: "fork"}), parent)
 			}
 		})
 	}

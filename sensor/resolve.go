@@ -24,14 +24,14 @@ import (
 // match within the rules' windows.
 type resolver struct {
 	tree *Tree
-	// readProc reads one process from /proc; ok is false when it is gone.
-	readProc func(pid int) (p *Proc, ok bool)
+	// readEntity reads one process from /proc; ok is false when it is gone.
+	readEntity func(pid int) (p *Entity, ok bool)
 	// readStart reads a live pid's start time (/proc/<pid>/stat field 22);
 	// ok is false when the pid is gone.
 	readStart func(pid int) (ticks uint64, ok bool)
 	// release hands over an event once its process is resolved; the
 	// events of one process come in the order they arrived.
-	release func(p *Proc, ev audit.Event)
+	release func(p *Entity, ev audit.Event)
 	// wait bounds how long an event is held for its fork event; maxHeld
 	// bounds the held events (the oldest pid is resolved early when full).
 	wait    time.Duration
@@ -110,7 +110,7 @@ func (r *resolver) resolve(ev audit.Event, pid, ppid int, now time.Time) {
 // A ppid that differs from the parent at fork is not by itself a new
 // process: the parent may have died and the process been reparented. Only
 // the start time tells a reused pid, so /proc is asked once per new ppid.
-func (r *resolver) lookup(pid, ppid int, t time.Time) *Proc {
+func (r *resolver) lookup(pid, ppid int, t time.Time) *Entity {
 	p, ok := r.tree.Get(pid)
 	if !ok {
 		return nil
@@ -161,7 +161,7 @@ func (r *resolver) add(h *heldPID, ev audit.Event) {
 // the tree: events held for the child go out with the new entity. Events
 // held for the parent go out too, resolved from /proc: the fork proves the
 // parent was alive, and its descendants' events must not pass it.
-func (r *resolver) forked(child, parent *Proc) {
+func (r *resolver) forked(child, parent *Entity) {
 	if h := r.held[parent.PID]; h != nil && parent.PID != child.PID {
 		r.take(parent.PID, h, r.fallback(parent.PID, h))
 	}
@@ -216,7 +216,7 @@ func (r *resolver) nextDeadline() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (r *resolver) take(pid int, h *heldPID, p *Proc) {
+func (r *resolver) take(pid int, h *heldPID, p *Entity) {
 	delete(r.held, pid)
 	r.nheld -= len(h.events)
 	r.stats.HeldNow = r.nheld
@@ -228,8 +228,8 @@ func (r *resolver) take(pid int, h *heldPID, p *Proc) {
 // fallback builds the entity of a pid whose fork event never came: from
 // /proc (its ppid there is the best knowledge of the parent) or, when it
 // is gone, from the audit record alone.
-func (r *resolver) fallback(pid int, h *heldPID) *Proc {
-	if p, ok := r.readProc(pid); ok {
+func (r *resolver) fallback(pid int, h *heldPID) *Entity {
+	if p, ok := r.readEntity(pid); ok {
 		r.stats.FromProc += uint64(len(h.events))
 		if old, ok := r.tree.Get(pid); ok && procfs.SameStart(old.StartTicks, p.StartTicks) && old.Source != "audit" {
 			return old // the same entity, already known
@@ -238,7 +238,7 @@ func (r *resolver) fallback(pid int, h *heldPID) *Proc {
 		return r.tree.Put(p)
 	}
 	r.stats.Unresolved += uint64(len(h.events))
-	p := &Proc{PID: pid, PPID: h.ppid, Source: "audit"}
+	p := &Entity{PID: pid, PPID: h.ppid, Source: "audit"}
 	Link(p, r.parentByPID(h.ppid))
 	return r.tree.Put(p)
 }
@@ -247,14 +247,14 @@ func (r *resolver) fallback(pid int, h *heldPID) *Proc {
 // the cached process with that pid, else /proc's (the connector may lag
 // behind for the parent too: apt's hook runner is itself a fresh fork).
 // A fork event that comes later relinks both to their parents at fork.
-func (r *resolver) parentByPID(ppid int) *Proc {
+func (r *resolver) parentByPID(ppid int) *Entity {
 	if ppid <= 0 {
 		return nil
 	}
 	if p, ok := r.tree.Get(ppid); ok {
 		return p
 	}
-	p, ok := r.readProc(ppid)
+	p, ok := r.readEntity(ppid)
 	if !ok {
 		return nil
 	}

@@ -13,12 +13,12 @@ import (
 // never execs) and returns the events of a hook: the shell 1002 exec'ing
 // sh -c, its child 1003 connecting out with the given audit ppid.
 func hookChain(s *sensor, at time.Time, connPPID int) (*audit.Exec, *audit.Connect) {
-	apt := s.tree.Put(&Proc{PID: 1000, PPID: 1, StartTicks: 100, Name: "apt", Executable: "/usr/bin/apt", Source: "scan"})
+	apt := s.tree.Put(&Entity{PID: 1000, PPID: 1, StartTicks: 100, Name: "apt", Executable: "/usr/bin/apt", Source: "scan"})
 	s.applyProcEvent(procfs.Fork{ParentPID: 1000, ChildPID: 1001, Child: procfs.Stat{PID: 1001, PPID: 1000, Comm: "apt", StartTime: 101}})
 	_ = apt
-	exec := &audit.Exec{Time: at, Serial: 1, Process: audit.Process{PID: 1002, PPID: 1001, Comm: "sh", Exe: "/usr/bin/dash"},
+	exec := &audit.Exec{Time: at, Serial: 1, Subject: audit.Subject{PID: 1002, PPID: 1001, Comm: "sh", Exe: "/usr/bin/dash"},
 		Args: []string{"sh", "-c", "(sleep 2; bash -c 'exec 3<>/dev/tcp/1.1.1.1/80') & true"}, Argc: 3}
-	conn := &audit.Connect{Time: at.Add(2 * time.Second), Serial: 2, Process: audit.Process{PID: 1003, PPID: connPPID, Comm: "bash", Exe: "/usr/bin/bash"},
+	conn := &audit.Connect{Time: at.Add(2 * time.Second), Serial: 2, Subject: audit.Subject{PID: 1003, PPID: connPPID, Comm: "bash", Exe: "/usr/bin/bash"},
 		Dest: netip.MustParseAddrPort("1.1.1.1:80")}
 	return exec, conn
 }
@@ -37,7 +37,7 @@ func TestUnknownProcessFloodDoesNotDelayAlert(t *testing.T) {
 	start := time.Now()
 	for i := range 200 {
 		s.handleAudit(&audit.Connect{Time: testTime, Serial: uint64(100 + i),
-			Process: audit.Process{PID: 20000 + i, PPID: 1, Comm: "true"}, Dest: netip.MustParseAddrPort("127.0.0.1:1")})
+			Subject: audit.Subject{PID: 20000 + i, PPID: 1, Comm: "true"}, Dest: netip.MustParseAddrPort("127.0.0.1:1")})
 	}
 	s.handleAudit(exec)
 	s.handleAudit(conn)
@@ -108,7 +108,7 @@ func TestDoubleForkGrandchildDoesNotMatch(t *testing.T) {
 	}
 }
 
-func (s *sensor) mustGet(t *testing.T, pid int) *Proc {
+func (s *sensor) mustGet(t *testing.T, pid int) *Entity {
 	t.Helper()
 	p, ok := s.tree.Get(pid)
 	if !ok {
@@ -121,12 +121,12 @@ func (s *sensor) mustGet(t *testing.T, pid int) *Proc {
 // before children whatever their pids (pids wrap).
 func TestLinkScannedAncestry(t *testing.T) {
 	tree, _ := NewTree(testBoot, 64)
-	procs := []*Proc{
-		tree.Put(&Proc{PID: 1, StartTicks: 1}),
-		tree.Put(&Proc{PID: 5, PPID: 900, StartTicks: 9}),
-		tree.Put(&Proc{PID: 900, PPID: 1, StartTicks: 8}),
-		tree.Put(&Proc{PID: 7, PPID: 8, StartTicks: 3}), // a cycle, as a corrupt fixture
-		tree.Put(&Proc{PID: 8, PPID: 7, StartTicks: 4}),
+	procs := []*Entity{
+		tree.Put(&Entity{PID: 1, StartTicks: 1}),
+		tree.Put(&Entity{PID: 5, PPID: 900, StartTicks: 9}),
+		tree.Put(&Entity{PID: 900, PPID: 1, StartTicks: 8}),
+		tree.Put(&Entity{PID: 7, PPID: 8, StartTicks: 3}), // a cycle, as a corrupt fixture
+		tree.Put(&Entity{PID: 8, PPID: 7, StartTicks: 4}),
 	}
 	linkScanned(procs)
 	p5 := procs[1]
@@ -138,9 +138,9 @@ func TestLinkScannedAncestry(t *testing.T) {
 // Ancestry stays bounded however deep the fork chain.
 func TestAncestryBounded(t *testing.T) {
 	tree, _ := NewTree(testBoot, 64)
-	var parent *Proc
+	var parent *Entity
 	for pid := 1; pid <= 100; pid++ {
-		p := tree.Put(&Proc{PID: pid, StartTicks: uint64(pid)})
+		p := tree.Put(&Entity{PID: pid, StartTicks: uint64(pid)})
 		Link(p, parent)
 		parent = p
 	}
@@ -155,11 +155,11 @@ func TestAncestryBounded(t *testing.T) {
 func TestLateForkRelinksProcEntity(t *testing.T) {
 	s := benchSensor(t)
 	s.res.wait = time.Millisecond
-	s.res.readProc = func(pid int) (*Proc, bool) {
+	s.res.readEntity = func(pid int) (*Entity, bool) {
 		if pid != 1002 {
 			return nil, false
 		}
-		return &Proc{PID: 1002, PPID: 1, StartTicks: 102, Name: "sh", Source: "proc"}, true
+		return &Entity{PID: 1002, PPID: 1, StartTicks: 102, Name: "sh", Source: "proc"}, true
 	}
 	exec, _ := hookChain(s, testTime, 1002)
 	s.handleAudit(exec)
@@ -178,7 +178,7 @@ func TestLateForkRelinksProcEntity(t *testing.T) {
 // named after the parent it forked from, whose comm it inherited.
 func TestGoneChildTakesItsParentsName(t *testing.T) {
 	s := benchSensor(t)
-	s.tree.Put(&Proc{PID: 1000, PPID: 1, StartTicks: 100, Name: "apt", Executable: "/usr/bin/apt", Source: "scan"})
+	s.tree.Put(&Entity{PID: 1000, PPID: 1, StartTicks: 100, Name: "apt", Executable: "/usr/bin/apt", Source: "scan"})
 	s.applyProcEvent(procfs.Fork{ParentPID: 1000, ChildPID: 1001, Child: procfs.Stat{PID: 1001, PPID: 1000, StartTime: 101}})
 	p, ok := s.tree.Get(1001)
 	if !ok || p.Name != "apt" || p.Executable != "/usr/bin/apt" {

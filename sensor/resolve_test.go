@@ -16,13 +16,13 @@ var testTime = time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 // a recorder of the events it releases.
 type fakeHost struct {
 	tree     *Tree
-	procs    map[int]*Proc
+	procs    map[int]*Entity
 	reads    int
 	released []released
 }
 
 type released struct {
-	p      *Proc
+	p      *Entity
 	serial uint64
 }
 
@@ -32,12 +32,12 @@ func newFakeHost(t *testing.T) *fakeHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeHost{tree: tree, procs: map[int]*Proc{}}
+	return &fakeHost{tree: tree, procs: map[int]*Entity{}}
 }
 
 func (h *fakeHost) resolver(wait time.Duration) *resolver {
 	r := newResolver(h.tree, wait)
-	r.readProc = func(pid int) (*Proc, bool) {
+	r.readEntity = func(pid int) (*Entity, bool) {
 		h.reads++
 		p, ok := h.procs[pid]
 		if !ok {
@@ -54,7 +54,7 @@ func (h *fakeHost) resolver(wait time.Duration) *resolver {
 		}
 		return p.StartTicks, true
 	}
-	r.release = func(p *Proc, ev audit.Event) {
+	r.release = func(p *Entity, ev audit.Event) {
 		h.released = append(h.released, released{p, ev.EventSerial()})
 	}
 	return r
@@ -70,16 +70,16 @@ func (h *fakeHost) serials() []uint64 {
 }
 
 func connectOf(serial uint64, pid, ppid int, at time.Time) *audit.Connect {
-	return &audit.Connect{Time: at, Serial: serial, Process: audit.Process{PID: pid, PPID: ppid, Comm: "bash"}}
+	return &audit.Connect{Time: at, Serial: serial, Subject: audit.Subject{PID: pid, PPID: ppid, Comm: "bash"}}
 }
 
 func send(r *resolver, ev *audit.Connect, now time.Time) {
-	r.resolve(ev, ev.Process.PID, ev.Process.PPID, now)
+	r.resolve(ev, ev.Subject.PID, ev.Subject.PPID, now)
 }
 
 func TestResolverCacheHit(t *testing.T) {
 	h := newFakeHost(t)
-	want := h.tree.Put(&Proc{PID: 10, PPID: 1, StartTicks: 5, Name: "apt", Source: "fork"})
+	want := h.tree.Put(&Entity{PID: 10, PPID: 1, StartTicks: 5, Name: "apt", Source: "fork"})
 	r := h.resolver(time.Second)
 	send(r, connectOf(1, 10, 1, testTime), testTime)
 	if len(h.released) != 1 || h.released[0].p != want {
@@ -101,8 +101,8 @@ func TestResolverHoldsUntilFork(t *testing.T) {
 	if len(h.released) != 0 || r.nheld != 2 || h.reads != 0 {
 		t.Fatalf("released %d, held %d, reads %d: want both held, /proc not read", len(h.released), r.nheld, h.reads)
 	}
-	parent := h.tree.Put(&Proc{PID: 10, StartTicks: 3, Name: "apt", Source: "fork"})
-	child := h.tree.Put(&Proc{PID: 11, PPID: 10, StartTicks: 8, Name: "apt", Source: "fork"})
+	parent := h.tree.Put(&Entity{PID: 10, StartTicks: 3, Name: "apt", Source: "fork"})
+	child := h.tree.Put(&Entity{PID: 11, PPID: 10, StartTicks: 8, Name: "apt", Source: "fork"})
 	Link(child, parent)
 	r.forked(child, parent)
 	if got := h.serials(); !slices.Equal(got, []uint64{1, 2}) || h.released[0].p != child {
@@ -122,7 +122,7 @@ func TestResolverKeepsOrderPerProcess(t *testing.T) {
 	h := newFakeHost(t)
 	r := h.resolver(time.Second)
 	send(r, connectOf(1, 12, 1, testTime), testTime)
-	h.tree.Put(&Proc{PID: 12, PPID: 1, StartTicks: 9, Source: "proc"}) // e.g. read by someone else
+	h.tree.Put(&Entity{PID: 12, PPID: 1, StartTicks: 9, Source: "proc"}) // e.g. read by someone else
 	send(r, connectOf(2, 12, 1, testTime), testTime)
 	if len(h.released) != 0 {
 		t.Fatalf("event 2 overtook held event 1: %v", h.serials())
@@ -139,8 +139,8 @@ func TestResolverKeepsOrderPerProcess(t *testing.T) {
 func TestResolverBoundThenProcThenAudit(t *testing.T) {
 	h := newFakeHost(t)
 	r := h.resolver(20 * time.Millisecond)
-	init := h.tree.Put(&Proc{PID: 1, StartTicks: 1, Name: "systemd", Source: "scan"})
-	h.procs[13] = &Proc{PID: 13, PPID: 1, StartTicks: 50, Name: "sh", Source: "proc"}
+	init := h.tree.Put(&Entity{PID: 1, StartTicks: 1, Name: "systemd", Source: "scan"})
+	h.procs[13] = &Entity{PID: 13, PPID: 1, StartTicks: 50, Name: "sh", Source: "proc"}
 	send(r, connectOf(1, 13, 1, testTime), testTime)
 	send(r, connectOf(2, 77, 1, testTime), testTime.Add(time.Millisecond))
 	if d, ok := r.nextDeadline(); !ok || !d.Equal(testTime.Add(20*time.Millisecond)) {
@@ -172,11 +172,11 @@ func TestResolverBoundThenProcThenAudit(t *testing.T) {
 // parent at fork. /proc is read once per new ppid, not per event.
 func TestResolverReparentedKeepsParentAtFork(t *testing.T) {
 	h := newFakeHost(t)
-	shell := h.tree.Put(&Proc{PID: 20, PPID: 11, StartTicks: 9, Name: "sh", Source: "fork"})
-	child := h.tree.Put(&Proc{PID: 21, PPID: 20, StartTicks: 10, Name: "bash", Source: "fork"})
+	shell := h.tree.Put(&Entity{PID: 20, PPID: 11, StartTicks: 9, Name: "sh", Source: "fork"})
+	child := h.tree.Put(&Entity{PID: 21, PPID: 20, StartTicks: 10, Name: "bash", Source: "fork"})
 	Link(child, shell)
 	h.tree.Exit(20, testTime)
-	h.procs[21] = &Proc{PID: 21, PPID: 1, StartTicks: 10}
+	h.procs[21] = &Entity{PID: 21, PPID: 1, StartTicks: 10}
 	r := h.resolver(time.Second)
 	send(r, connectOf(1, 21, 1, testTime.Add(2*time.Second)), testTime.Add(2*time.Second))
 	send(r, connectOf(2, 21, 1, testTime.Add(2*time.Second)), testTime.Add(2*time.Second))
@@ -192,15 +192,15 @@ func TestResolverReparentedKeepsParentAtFork(t *testing.T) {
 // event waits for the new process's fork.
 func TestResolverPIDReuseByStartTime(t *testing.T) {
 	h := newFakeHost(t)
-	old := h.tree.Put(&Proc{PID: 30, PPID: 1, StartTicks: 2, Name: "old", Source: "fork"})
-	h.procs[30] = &Proc{PID: 30, PPID: 40, StartTicks: 60}
+	old := h.tree.Put(&Entity{PID: 30, PPID: 1, StartTicks: 2, Name: "old", Source: "fork"})
+	h.procs[30] = &Entity{PID: 30, PPID: 40, StartTicks: 60}
 	r := h.resolver(time.Second)
 	send(r, connectOf(1, 30, 40, testTime), testTime)
 	if len(h.released) != 0 || r.stats.PIDReused != 1 {
 		t.Fatalf("released %+v stats %+v, want held as a new process", h.released, r.stats)
 	}
-	parent := h.tree.Put(&Proc{PID: 40, StartTicks: 59, Name: "cron", Source: "fork"})
-	p := h.tree.Put(&Proc{PID: 30, PPID: 40, StartTicks: 60, Source: "fork"})
+	parent := h.tree.Put(&Entity{PID: 40, StartTicks: 59, Name: "cron", Source: "fork"})
+	p := h.tree.Put(&Entity{PID: 30, PPID: 40, StartTicks: 60, Source: "fork"})
 	Link(p, parent)
 	r.forked(p, parent)
 	if len(h.released) != 1 || h.released[0].p == old || h.released[0].p.Parent != parent {
@@ -211,16 +211,16 @@ func TestResolverPIDReuseByStartTime(t *testing.T) {
 // An event stamped after the cached process exited is a newer process's.
 func TestResolverExitedBeforeEvent(t *testing.T) {
 	h := newFakeHost(t)
-	h.tree.Put(&Proc{PID: 31, PPID: 1, StartTicks: 2, Source: "fork"})
+	h.tree.Put(&Entity{PID: 31, PPID: 1, StartTicks: 2, Source: "fork"})
 	h.tree.Exit(31, testTime)
 	r := h.resolver(time.Second)
 	send(r, connectOf(1, 31, 1, testTime.Add(-time.Millisecond)), testTime)
 	send(r, connectOf(2, 32, 1, testTime), testTime) // unrelated
-	h.tree.Put(&Proc{PID: 33, PPID: 1, StartTicks: 3, Source: "fork"})
+	h.tree.Put(&Entity{PID: 33, PPID: 1, StartTicks: 3, Source: "fork"})
 	if len(h.released) != 1 || h.released[0].serial != 1 {
 		t.Fatalf("a late event of the exited process was not its own: %v", h.serials())
 	}
-	h.tree.Put(&Proc{PID: 31, PPID: 1, StartTicks: 2, Source: "fork"})
+	h.tree.Put(&Entity{PID: 31, PPID: 1, StartTicks: 2, Source: "fork"})
 	h.tree.Exit(31, testTime)
 	send(r, connectOf(3, 31, 1, testTime.Add(time.Millisecond)), testTime)
 	if len(h.released) != 1 {
@@ -246,11 +246,11 @@ func TestResolverHeldBounded(t *testing.T) {
 func TestResolverForkReleasesHeldParent(t *testing.T) {
 	h := newFakeHost(t)
 	r := h.resolver(time.Hour)
-	h.procs[50] = &Proc{PID: 50, PPID: 1, StartTicks: 70, Name: "sh"}
+	h.procs[50] = &Entity{PID: 50, PPID: 1, StartTicks: 70, Name: "sh"}
 	send(r, connectOf(1, 50, 1, testTime), testTime)
 	send(r, connectOf(2, 51, 50, testTime), testTime)
-	parent := h.tree.Put(&Proc{PID: 50, PPID: 1, StartTicks: 70, Name: "sh", Source: "proc"})
-	child := h.tree.Put(&Proc{PID: 51, PPID: 50, StartTicks: 71, Source: "fork"})
+	parent := h.tree.Put(&Entity{PID: 50, PPID: 1, StartTicks: 70, Name: "sh", Source: "proc"})
+	child := h.tree.Put(&Entity{PID: 51, PPID: 50, StartTicks: 71, Source: "fork"})
 	Link(child, parent)
 	r.forked(child, parent)
 	if got := h.serials(); !slices.Equal(got, []uint64{1, 2}) {
@@ -264,10 +264,10 @@ func FuzzResolverNeverLosesEvents(f *testing.F) {
 		tree, _ := NewTree(testBoot, 64)
 		r := newResolver(tree, 10*time.Millisecond)
 		r.maxHeld = 8
-		r.readProc = func(int) (*Proc, bool) { return nil, false }
+		r.readEntity = func(int) (*Entity, bool) { return nil, false }
 		r.readStart = func(int) (uint64, bool) { return 0, false }
 		out := 0
-		r.release = func(*Proc, audit.Event) { out++ }
+		r.release = func(*Entity, audit.Event) { out++ }
 		now, in := testTime, 0
 		for i, op := range ops {
 			pid := int(op%16) + 2
@@ -276,7 +276,7 @@ func FuzzResolverNeverLosesEvents(f *testing.F) {
 				in++
 				send(r, connectOf(uint64(i), pid, 1, now), now)
 			case 2:
-				p := tree.Put(&Proc{PID: pid, PPID: 1, StartTicks: uint64(i), Source: "fork"})
+				p := tree.Put(&Entity{PID: pid, PPID: 1, StartTicks: uint64(i), Source: "fork"})
 				r.forked(p, p)
 			case 3:
 				now = now.Add(time.Duration(op&63) * time.Millisecond)
@@ -300,8 +300,8 @@ func FuzzResolverNeverLosesEvents(f *testing.F) {
 func TestResolverFallbackReadsParent(t *testing.T) {
 	h := newFakeHost(t)
 	r := h.resolver(10 * time.Millisecond)
-	h.procs[60] = &Proc{PID: 60, PPID: 1, StartTicks: 80, Name: "apt", Source: "proc"}
-	h.procs[61] = &Proc{PID: 61, PPID: 60, StartTicks: 81, Name: "sh", Source: "proc"}
+	h.procs[60] = &Entity{PID: 60, PPID: 1, StartTicks: 80, Name: "apt", Source: "proc"}
+	h.procs[61] = &Entity{PID: 61, PPID: 60, StartTicks: 81, Name: "sh", Source: "proc"}
 	send(r, connectOf(1, 61, 60, testTime), testTime)
 	r.expire(testTime.Add(time.Second))
 	if len(h.released) != 1 {

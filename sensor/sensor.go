@@ -193,7 +193,7 @@ func newSensor(cfg Config) (*sensor, error) {
 	s.handProcs = s.pushProcs
 	s.res = newResolver(tree, cfg.ParentWait)
 	s.watched, _ = statWatchedDir(audit.WatchedDir)
-	s.res.readProc, s.res.readStart, s.res.release = s.readProc, s.readStart, s.applyAudit
+	s.res.readEntity, s.res.readStart, s.res.release = s.readEntity, s.readStart, s.applyAudit
 	return s, nil
 }
 
@@ -209,9 +209,9 @@ func (s *sensor) scan() error {
 	case err != nil:
 		return fmt.Errorf("scanning /proc: %w", err)
 	}
-	scanned := make([]*Proc, len(procs))
+	scanned := make([]*Entity, len(procs))
 	for i, p := range procs {
-		scanned[i] = s.tree.Put(procFromFS(p, "scan"))
+		scanned[i] = s.tree.Put(entityFromFS(p, "scan"))
 	}
 	// For processes older than the sensor, the parent /proc names now is
 	// the best knowledge of the parent at fork.

@@ -7,8 +7,9 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// Proc is what the sensor knows of one process: one entity.
-type Proc struct {
+// Entity is what the sensor knows of one process, from its fork (or the
+// scan) to its exit and across its execs: one entity, named by EntityID.
+type Entity struct {
 	PID int
 	// PPID is the pid of Parent: the process that forked this one (from the
 	// fork event), or the parent /proc named when the process was read there
@@ -30,7 +31,7 @@ type Proc struct {
 	// across exec), as Elastic Defend reports process.parent: never the
 	// reaper the kernel handed it to. It is a live pointer, so an exec of
 	// the parent seen later shows in the parent's name. nil when unknown.
-	Parent *Proc
+	Parent *Entity
 	// Ancestry is the entity ids of the ancestors by parent at fork, nearest
 	// first, at most MaxAncestry (process.Ext.ancestry).
 	Ancestry []string
@@ -61,21 +62,21 @@ type Proc struct {
 	cost int
 }
 
-// procOverhead approximates the fixed heap cost of one cached entity: the
-// Proc itself, its entity id and the LRU's list element and map entry.
-const procOverhead = 400
+// entityOverhead approximates the fixed heap cost of one cached entity: the
+// Entity itself, its entity id and the LRU's list element and map entry.
+const entityOverhead = 400
 
 // costOf estimates the bytes p holds. Strings shared with a parent (a fork
 // copies the parent's argv) are counted again: the estimate errs high.
-func costOf(p *Proc) int {
-	n := procOverhead + len(p.Name) + len(p.Executable) + len(p.Cwd) + 16*len(p.Ancestry)
+func costOf(p *Entity) int {
+	n := entityOverhead + len(p.Name) + len(p.Executable) + len(p.Cwd) + 16*len(p.Ancestry)
 	for _, a := range p.Args {
 		n += 16 + len(a)
 	}
 	return n
 }
 
-// MaxAncestry bounds Proc.Ancestry. Lineage rules look a few levels up
+// MaxAncestry bounds Entity.Ancestry. Lineage rules look a few levels up
 // (an apt hook's descendants are rarely deeper than ten); the bound keeps a
 // fork chain from costing memory per level.
 const MaxAncestry = 32
@@ -96,7 +97,7 @@ const DefaultCacheSize = 32768
 // not safe for concurrent use: the sensor's event loop owns it.
 type Tree struct {
 	bootID   string
-	cache    *lru.Cache[int, *Proc]
+	cache    *lru.Cache[int, *Entity]
 	evicted  uint64
 	bytes    int // estimated bytes of the cached entities
 	maxBytes int
@@ -109,7 +110,7 @@ func NewTree(bootID string, size int) (*Tree, error) {
 		return nil, fmt.Errorf("process cache size %d is too small (minimum 64)", size)
 	}
 	t := &Tree{bootID: bootID, maxBytes: DefaultCacheBytes}
-	c, err := lru.NewWithEvict[int, *Proc](size, func(_ int, p *Proc) {
+	c, err := lru.NewWithEvict[int, *Entity](size, func(_ int, p *Entity) {
 		t.evicted++
 		t.bytes -= p.cost
 		p.cost = 0
@@ -131,7 +132,7 @@ func NewTree(bootID string, size int) (*Tree, error) {
 
 // Put records p, computing its entity id, and replaces any older process
 // with the same pid (pid reuse).
-func (t *Tree) Put(p *Proc) *Proc {
+func (t *Tree) Put(p *Entity) *Entity {
 	if p.EntityID == "" {
 		p.EntityID = EntityID(t.bootID, p.PID, p.StartTicks)
 	}
@@ -148,7 +149,7 @@ func (t *Tree) Put(p *Proc) *Proc {
 }
 
 // Resize accounts for a change of p's argv or paths (an exec).
-func (t *Tree) Resize(p *Proc) {
+func (t *Tree) Resize(p *Entity) {
 	if cur, ok := t.cache.Peek(p.PID); !ok || cur != p {
 		return
 	}
@@ -171,7 +172,7 @@ func (t *Tree) Bytes() int { return t.bytes }
 
 // Link makes parent the parent at fork of p and computes p's ancestry
 // from the parent's. parent may be nil (unknown).
-func Link(p, parent *Proc) {
+func Link(p, parent *Entity) {
 	p.Parent = parent
 	p.Ancestry = nil
 	if parent == nil {
@@ -184,7 +185,7 @@ func Link(p, parent *Proc) {
 }
 
 // Get returns the newest process known with this pid.
-func (t *Tree) Get(pid int) (*Proc, bool) {
+func (t *Tree) Get(pid int) (*Entity, bool) {
 	return t.cache.Get(pid)
 }
 
@@ -204,13 +205,13 @@ func (t *Tree) Evicted() uint64 { return t.evicted }
 // linkScanned links the processes of the start-up scan to their parents
 // by ppid, parents before children so that ancestry builds from the root
 // down (pids wrap, so a parent can have the higher pid).
-func linkScanned(procs []*Proc) {
-	byPID := make(map[int]*Proc, len(procs))
-	children := make(map[int][]*Proc, len(procs))
+func linkScanned(procs []*Entity) {
+	byPID := make(map[int]*Entity, len(procs))
+	children := make(map[int][]*Entity, len(procs))
 	for _, p := range procs {
 		byPID[p.PID] = p
 	}
-	var roots []*Proc
+	var roots []*Entity
 	for _, p := range procs {
 		if _, ok := byPID[p.PPID]; ok && p.PPID != p.PID {
 			children[p.PPID] = append(children[p.PPID], p)

@@ -24,7 +24,7 @@ func BenchmarkTreeMemory(b *testing.B) {
 		}
 		for pid := 1; pid <= DefaultCacheSize; pid++ {
 			n := strconv.Itoa(pid)
-			tree.Put(&Proc{
+			tree.Put(&Entity{
 				PID: pid, PPID: pid / 2, StartTicks: uint64(pid) * 7, Name: "worker-" + n,
 				Executable: "/usr/lib/postgresql/15/bin/postgres",
 				Args:       []string{"postgres:", "worker", "process", "--id", n},
@@ -58,16 +58,16 @@ func BenchmarkTreeMemoryWorstCase(b *testing.B) {
 		}
 		// A chain of 32 ancestors (init, sshd, a shell, ...) that every
 		// entity descends from: each entity's ancestry is full.
-		var parent *Proc
+		var parent *Entity
 		for pid := 100001; pid <= 100032; pid++ {
-			p := tree.Put(&Proc{PID: pid, StartTicks: 1, Name: "ancestor", Source: "scan"})
+			p := tree.Put(&Entity{PID: pid, StartTicks: 1, Name: "ancestor", Source: "scan"})
 			Link(p, parent)
 			parent = p
 		}
 		for pid := 1; pid <= DefaultCacheSize; pid++ {
 			// The argv's bytes plus 16 per argument make the cap.
 			big := strings.Repeat(strconv.Itoa(pid%10), audit.DefaultMaxArgBytes-3*16-len("sh")-len("-c"))
-			p := tree.Put(&Proc{
+			p := tree.Put(&Entity{
 				PID: pid, PPID: pid - 1, StartTicks: uint64(pid) * 7, Name: "sh",
 				Executable: "/usr/bin/dash", Args: []string{"sh", "-c", big},
 				Cwd: "/var/lib/postgresql/15/main", Source: "fork",

@@ -11,7 +11,7 @@ func TestTreeBoundedAndCountsEvictions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for pid := 1; pid <= 100; pid++ {
-		tree.Put(&Proc{PID: pid, StartTicks: uint64(pid)})
+		tree.Put(&Entity{PID: pid, StartTicks: uint64(pid)})
 	}
 	if tree.Len() != 64 || tree.Evicted() != 36 {
 		t.Errorf("Len=%d Evicted=%d, want 64 and 36", tree.Len(), tree.Evicted())
@@ -26,7 +26,7 @@ func TestTreeBoundedAndCountsEvictions(t *testing.T) {
 
 func TestTreeExitKeepsEntity(t *testing.T) {
 	tree, _ := NewTree(testBoot, 64)
-	tree.Put(&Proc{PID: 5, StartTicks: 1})
+	tree.Put(&Entity{PID: 5, StartTicks: 1})
 	tree.Exit(5, testTime)
 	p, ok := tree.Get(5)
 	if !ok || !p.Exited {
@@ -48,7 +48,7 @@ func TestTreeBoundedInBytes(t *testing.T) {
 	tree.maxBytes = 1 << 20
 	big := strings.Repeat("x", 4000)
 	for pid := 1; pid <= 1000; pid++ {
-		tree.Put(&Proc{PID: pid, StartTicks: uint64(pid), Args: []string{"sh", "-c", big}})
+		tree.Put(&Entity{PID: pid, StartTicks: uint64(pid), Args: []string{"sh", "-c", big}})
 	}
 	if tree.Bytes() > tree.maxBytes || tree.Len() >= 1000 || tree.Evicted() == 0 {
 		t.Fatalf("bytes %d (max %d) len %d evicted %d: not bounded in bytes", tree.Bytes(), tree.maxBytes, tree.Len(), tree.Evicted())
@@ -64,7 +64,7 @@ func TestTreeBoundedInBytes(t *testing.T) {
 	p, _ := tree.Get(1000)
 	p.Args = []string{"true"}
 	tree.Resize(p)
-	tree.Put(&Proc{PID: 999, StartTicks: 5000}) // pid reuse: replaces
+	tree.Put(&Entity{PID: 999, StartTicks: 5000}) // pid reuse: replaces
 	sum = 0
 	for _, pid := range tree.cache.Keys() {
 		p, _ := tree.cache.Peek(pid)
