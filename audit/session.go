@@ -482,6 +482,8 @@ func (s *Session) Stats() StreamStats {
 		t.Short += x.Short
 		t.Truncated += x.Truncated
 		t.Reads += x.Reads
+		t.Drops += x.Drops
+		t.DropsUnknown = t.DropsUnknown || x.DropsUnknown
 	}
 	// Serials are numbered over both sockets: one tracker for the session.
 	s.deliverMu.Lock()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,18 @@ type StreamStats struct {
 	// skipped over both sockets and not come late (Session.Stats only; see
 	// serialTracker).
 	SerialGaps uint64
+	// Drops counts the times the kernel found the receive queue full (the
+	// socket's sk_drops, read with SO_MEMINFO; 32 bits per socket, as the
+	// kernel keeps it). On the multicast socket each is a record lost. On
+	// the data socket each is a pass of kauditd that found it full: it
+	// keeps that record and the rest of its pass for a retry
+	// (kernel/audit.c kauditd_send_queue, kauditd_retry_skb), and a record
+	// is lost only if the retry fails too, then counted in the kernel's
+	// lost counter or, dropped by kauditd_hold_skb, in SerialGaps.
+	// DropsUnknown is set when the kernel does not report drops (before
+	// Linux 4.7).
+	Drops        uint64
+	DropsUnknown bool
 }
 
 // stream is the data socket: the one that becomes the audit PID, so the
@@ -67,6 +80,11 @@ type stream struct {
 	seq   uint32 // the last request's sequence number
 
 	messages, bytes, enobufs, foreign, short, truncated, reads atomic.Uint64
+	// dropsMu guards the drop count as last read, and closed: after
+	// close the socket's descriptor is not read again.
+	dropsMu              sync.Mutex
+	lastDrops            uint64
+	dropsUnknown, closed bool
 	// drained: the last read emptied the socket (it took fewer records
 	// than it had slots).
 	drained atomic.Bool
@@ -77,8 +95,10 @@ type stream struct {
 
 // openStream opens the data socket with a receive buffer of rcvbuf bytes
 // (SO_RCVBUFFORCE, which may exceed net.core.rmem_max, else SO_RCVBUF) and
-// NETLINK_NO_ENOBUFS, so that an overflow loses records (counted by the
-// kernel in Status.Lost) instead of failing the read.
+// NETLINK_NO_ENOBUFS, so that an overflow does not fail the read: kauditd
+// keeps what did not fit for a retry, and a record the retry cannot hand
+// over is counted in Status.Lost or, dropped silently, as a serial gap
+// (StreamStats.Drops counts the overflows).
 func openStream(rcvbuf int, window time.Duration) (*stream, error) {
 	s, err := dialStream("data", rcvbuf, window)
 	if err != nil {
@@ -305,7 +325,7 @@ func (s *stream) count(r Record) {
 }
 
 func (s *stream) stats() StreamStats {
-	return StreamStats{
+	st := StreamStats{
 		Messages: s.messages.Load(),
 		Bytes:    s.bytes.Load(),
 		ENOBUFS:  s.enobufs.Load(),
@@ -315,9 +335,33 @@ func (s *stream) stats() StreamStats {
 		Truncated: s.truncated.Load(),
 		Reads:     s.reads.Load(),
 	}
+	st.Drops, st.DropsUnknown = s.drops()
+	return st
 }
 
-func (s *stream) close() error { return s.batch.Close() }
+// drops reads the socket's drop count; once the socket is closed, the
+// count read at close (its descriptor number may belong to another file
+// by then).
+func (s *stream) drops() (n uint64, unknown bool) {
+	s.dropsMu.Lock()
+	defer s.dropsMu.Unlock()
+	if !s.closed {
+		if d, err := mmsg.Drops(s.batch.FD()); err == nil {
+			s.lastDrops, s.dropsUnknown = uint64(d), false
+		} else {
+			s.dropsUnknown = true
+		}
+	}
+	return s.lastDrops, s.dropsUnknown
+}
+
+func (s *stream) close() error {
+	s.drops()
+	s.dropsMu.Lock()
+	defer s.dropsMu.Unlock()
+	s.closed = true
+	return s.batch.Close()
+}
 
 // wake makes a blocked receive return (Close uses it to stop Run).
 func (s *stream) wake() { s.batch.Wake() }

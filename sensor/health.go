@@ -12,7 +12,7 @@ import (
 // increase of each one since its last look.
 type losses struct {
 	KernelLost         uint64 // records the kernel dropped (audit status "lost")
-	SocketOverruns     uint64 // ENOBUFS on the audit data socket
+	SocketOverruns     uint64 // ENOBUFS on an audit socket (the multicast one: the data socket has NETLINK_NO_ENOBUFS)
 	ForeignRecords     uint64 // audit datagrams not sent by the kernel, dropped
 	ConnectorOverruns  uint64 // ENOBUFS on the proc connector: fork/exit events lost
 	MalformedRecords   uint64 // audit records that did not parse

@@ -36,8 +36,10 @@ type LossReport struct {
 	// SerialGaps is audit event serials that never arrived (lost on the
 	// way, or dropped by the kernel: it overlaps KernelLost).
 	SerialGaps LossCount `json:"serial_gaps"`
-	// SocketOverruns is receive-queue overflows of the audit data socket
-	// (ENOBUFS), and datagrams cut because they did not fit a read slot.
+	// SocketOverruns is receive-queue overflows reported by an audit
+	// socket (ENOBUFS: the multicast socket's; the data socket has
+	// NETLINK_NO_ENOBUFS, the kernel retrying what did not fit), and
+	// datagrams cut because they did not fit a read slot.
 	SocketOverruns LossCount `json:"socket_overruns"`
 	// ConnectorOverruns is overflows of the proc connector socket: fork,
 	// exec and exit events lost.
@@ -257,6 +259,16 @@ func (s *sensor) reportLoss(r LossReport) {
 			level = "info"
 		}
 	}
+	attrs := []any{"rule.id", LossRuleID, "losses", r}
+	if r.Final {
+		// Not a loss by itself (on the data socket the kernel retries),
+		// but what tells a full socket from other causes of a serial gap.
+		if st := s.sess.Stats(); st.DropsUnknown {
+			attrs = append(attrs, "audit_socket_drops", "unknown: the kernel does not report them")
+		} else {
+			attrs = append(attrs, "audit_socket_drops", st.Drops)
+		}
+	}
 	if level == "warn" {
 		var missing []uint64
 		if r.SerialGaps.Count != nil && *r.SerialGaps.Count > 0 {
@@ -264,9 +276,9 @@ func (s *sensor) reportLoss(r LossReport) {
 			// printed there (kernel/audit.c kauditd_printk_skb).
 			missing = s.sess.LastMissingSerials()
 		}
-		s.log.Warn(msg, "rule.id", LossRuleID, "losses", r, "last_missing_serials", missing)
+		s.log.Warn(msg, append(attrs, "last_missing_serials", missing)...)
 	} else {
-		s.log.Info(msg, "rule.id", LossRuleID, "losses", r)
+		s.log.Info(msg, attrs...)
 	}
 	s.raiseLoss(r)
 	if s.cfg.OnLoss != nil {

@@ -394,6 +394,16 @@ func TestE2ESensorStartsBesideAuditd(t *testing.T) {
 	if rep.AuditPID.PID != uint32(a.cmd.Process.Pid) || rep.SensorRules != ours || len(rep.CannotSee) != 1 {
 		t.Errorf("status --json: audit pid %+v, %d sensor rules, cannot see %q", rep.AuditPID, rep.SensorRules, rep.CannotSee)
 	}
+	if c := rep.Sensor.Coexist; c == nil || c.Multicast.DropsUnknown {
+		t.Errorf("status --json: no multicast socket drop count: %+v", c)
+	}
+	text, err := exec.Command(sensorBin, "status").Output()
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	if !regexp.MustCompile(`audit sockets found full by the kernel: data socket \d+ times \(retried by the kernel\), multicast socket \d+ records`).Match(text) {
+		t.Errorf("status: no line of socket drops:\n%s", text)
+	}
 	hookAlerts(t, s, "beside auditd", 1011)
 
 	measureAuditLog(t, a)

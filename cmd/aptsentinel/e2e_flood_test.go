@@ -114,10 +114,17 @@ func stopLosses(t *testing.T, logs string) (r struct {
 		}
 		var rec struct {
 			Losses json.RawMessage `json:"losses"`
+			Drops  json.RawMessage `json:"audit_socket_drops"`
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("stop record %s: %v", line, err)
 		}
+		// Not a loss (the kernel retries on the data socket): logged, to
+		// tell a full socket from other causes should a serial go missing.
+		if rec.Drops == nil {
+			t.Errorf("stop record without audit_socket_drops: %s", line)
+		}
+		t.Logf("stop record: audit_socket_drops %s", rec.Drops)
 		if err := json.Unmarshal(rec.Losses, &r); err != nil {
 			t.Fatalf("stop record losses %s: %v", rec.Losses, err)
 		}

@@ -239,6 +239,7 @@ func writeStatus(w io.Writer, rep statusReport) {
 		c := s.Coexist
 		fmt.Fprintf(w, "losses:        since start: serial gaps %d, socket overflows %d (multicast %d), blind windows %d; handovers %d, reclaims %d, tamper reports %d\n",
 			c.SerialGaps, c.Unicast.ENOBUFS+c.Multicast.ENOBUFS, c.Multicast.ENOBUFS, c.BlindWindows, c.Handovers, c.Reclaims, c.Tampers)
+		fmt.Fprintf(w, "               audit sockets found full by the kernel: %s\n", socketDrops(c))
 		fmt.Fprintf(w, "               sensor counters: %s\n", s.Losses)
 	} else {
 		fmt.Fprintf(w, "losses:        not available (no running sensor's %s)\n", sensor.StatusPath)
@@ -255,4 +256,14 @@ func writeStatus(w io.Writer, rep statusReport) {
 	for _, r := range rep.Rules {
 		fmt.Fprintf(w, "  %s\n", r)
 	}
+}
+
+// socketDrops says how often the kernel found each audit socket full: on
+// the data socket kauditd retries (a loss shows as a serial gap or in the
+// kernel's counter), on the multicast socket each drop is a record lost.
+func socketDrops(c *audit.CoexistStats) string {
+	if c.Unicast.DropsUnknown || c.Multicast.DropsUnknown {
+		return "unknown (the kernel reports drops from Linux 4.7)"
+	}
+	return fmt.Sprintf("data socket %d times (retried by the kernel), multicast socket %d records", c.Unicast.Drops, c.Multicast.Drops)
 }
