@@ -37,6 +37,13 @@ type coexist struct {
 	serials       serialTracker
 	ccol          *configCollector
 	judgeFrom     time.Time // config changes before this are Open's own
+	// staleBefore: a record stamped earlier was numbered before the
+	// kernel confirmed the session as the audit PID, or before it joined
+	// the multicast group beside another daemon (stale); staleRecords
+	// counts those kept from starting the serial tracker. Guarded by
+	// deliverMu.
+	staleBefore  time.Time
+	staleRecords uint64
 
 	onTamper    func(Tamper)
 	pending     []Tamper                     // found in the current CONFIG_CHANGE group
@@ -129,6 +136,10 @@ type CoexistStats struct {
 	// lost on the way (a multicast socket overflow loses records without
 	// moving the kernel's lost counter).
 	SerialGaps uint64 `json:"serial_gaps"`
+	// StaleRecords counts records numbered before the session took the
+	// audit PID that reached it first (a previous holder's, from the
+	// kernel's retry queue): handed on, but not counted for serial gaps.
+	StaleRecords uint64 `json:"stale_records"`
 	// Duplicates counts records that came on both sockets around a switch
 	// and were handed on once.
 	Duplicates uint64 `json:"duplicates"`
@@ -156,6 +167,7 @@ func (s *Session) CoexistStats() CoexistStats {
 	}
 	s.deliverMu.Lock()
 	st.SerialGaps = s.serials.Gaps()
+	st.StaleRecords = s.staleRecords
 	s.deliverMu.Unlock()
 	return st
 }
@@ -185,7 +197,7 @@ func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 		s.dedupeScratch, recs = kept, kept
 	}
 	for _, r := range recs {
-		if n, ok := serialOf(r.Data); ok {
+		if n, ok := serialOf(r.Data); ok && !s.stale(r) {
 			s.serials.see(n)
 		}
 		if r.Type == TypeConfig || len(s.ccol.open) > 0 {
@@ -199,6 +211,40 @@ func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 		fn(recs)
 	}
 }
+
+// stale reports whether r, coming before the serial tracker has started,
+// was numbered before the kernel confirmed the session as the audit PID.
+// Such records reach a new audit PID first: the previous holder's, which
+// its full socket did not take, from the kernel's retry queue, and any
+// still queued when the PID changed (kernel/audit.c kauditd_thread,
+// kauditd_retry_skb). Records numbered around the change may never come:
+// the kauditd pass under way then, which read the PID at its start, drops
+// them (kauditd_hold_skb). Starting the tracker at a stale record would
+// count every serial since it, or those dropped ones, as lost. r is still
+// handed on. Records stamped before the confirmation but numbered after
+// it (the kernel stamps with its coarse clock, up to a tick behind) are
+// set aside too: the tracker starts a moment later. Beside another
+// daemon the bound is the multicast join: a record multicast before it,
+// numbered after one multicast later (records of two CPUs), would
+// otherwise be a gap. At most
+// maxStaleRecords are set aside, so that a wall clock set back in the
+// first moments cannot keep the tracker from starting. Called with
+// deliverMu held.
+func (s *Session) stale(r Record) bool {
+	if s.serials.started || s.staleBefore.IsZero() || s.staleRecords >= maxStaleRecords {
+		return false
+	}
+	h, _, err := parseHeader(r.Data)
+	if err != nil || !h.Time.Before(s.staleBefore) {
+		return false
+	}
+	s.staleRecords++
+	return true
+}
+
+// maxStaleRecords bounds the records stale sets aside: the kernel's retry
+// queue holds at most its backlog limit (the sensor's default is 8192).
+const maxStaleRecords = 1 << 16
 
 // judge looks at one configuration change. Called with deliverMu held.
 // Tampering is reported at the next settle, once per kind and changer,

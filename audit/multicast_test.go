@@ -169,3 +169,36 @@ func BenchmarkDeliverIdle(b *testing.B) {
 		b.Fatalf("delivered %d of %d", n, b.N)
 	}
 }
+
+// TestStaleRecordDoesNotStartTheTracker feeds a session what a new audit
+// PID holder may get first: a record numbered before the kernel confirmed
+// it (serial 100), then records of its own, numbered from 150 on. Without
+// the confirmation time (the control) the 49 serials in between count as
+// lost.
+func TestStaleRecordDoesNotStartTheTracker(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		confirmed time.Time
+		wantGaps  uint64
+		wantStale uint64
+	}{
+		{"confirmed at .500", time.Unix(1795659700, 500e6), 0, 1},
+		{"control: no confirmation time", time.Time{}, 49, 0},
+	} {
+		s := &Session{}
+		s.coexist.init(Config{}, nil)
+		s.staleBefore = c.confirmed
+		rec := func(stamp string, serial int) []Record {
+			return []Record{{Type: TypeConfig, Data: fmt.Appendf(nil, "audit(1795659700.%s:%d): op=remove_rule res=1", stamp, serial)}}
+		}
+		s.deliver(0, rec("100", 100), func([]Record) {})
+		for n := 150; n <= 160; n++ {
+			s.deliver(0, rec("600", n), func([]Record) {})
+		}
+		s.settle(time.Now())
+		s.settle(time.Now())
+		if cs := s.CoexistStats(); cs.SerialGaps != c.wantGaps || cs.StaleRecords != c.wantStale {
+			t.Errorf("%s: %d gaps, %d stale, want %d and %d", c.name, cs.SerialGaps, cs.StaleRecords, c.wantGaps, c.wantStale)
+		}
+	}
+}

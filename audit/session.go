@@ -232,6 +232,10 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 			return nil, fmt.Errorf("%w; and reading beside it failed: %w", checkHolder(st.PID, cfg.procRoot), err)
 		}
 		s.joined = true
+		// Records multicast before the join were not for this socket.
+		s.deliverMu.Lock()
+		s.staleBefore = time.Now()
+		s.deliverMu.Unlock()
 	} else if err := s.mcast.joinReadlog(); err != nil {
 		// Without CAP_AUDIT_READ the sensor cannot stay when auditd
 		// starts; it still gives the PID up then.
@@ -272,6 +276,9 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 			return nil, err
 		}
 		s.becamePID = true
+		s.deliverMu.Lock()
+		s.staleBefore = time.Now()
+		s.deliverMu.Unlock()
 		if err := s.raiseBacklog(st, cfg.BacklogLimit); err != nil {
 			return nil, err
 		}
