@@ -15,7 +15,7 @@ import (
 func requireDropCount(t *testing.T, st StreamStats) {
 	t.Helper()
 	if st.DropsUnknown {
-		testenv.SkipKernelFeature(t, "socket drop count (SO_MEMINFO SK_MEMINFO_DROPS, Linux 4.7)",
+		testenv.SkipKernelFeature(t, "socket drop count (SO_MEMINFO with SK_MEMINFO_DROPS)",
 			"getsockopt SO_MEMINFO on the audit socket", mmsg.ErrNoDropCount)
 	}
 }

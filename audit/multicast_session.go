@@ -136,9 +136,12 @@ type CoexistStats struct {
 	// lost on the way (a multicast socket overflow loses records without
 	// moving the kernel's lost counter).
 	SerialGaps uint64 `json:"serial_gaps"`
-	// StaleRecords counts records numbered before the session took the
-	// audit PID that reached it first (a previous holder's, from the
-	// kernel's retry queue): handed on, but not counted for serial gaps.
+	// StaleRecords counts the records that came before the serial tracker
+	// started and were stamped before the kernel confirmed the session as
+	// the audit PID (or before its multicast join): a previous holder's,
+	// from the kernel's retry queue, and the session's own first ones,
+	// stamped a tick early. Handed on, but not counted for serial gaps
+	// (Session.stale).
 	StaleRecords uint64 `json:"stale_records"`
 	// Duplicates counts records that came on both sockets around a switch
 	// and were handed on once.
@@ -226,10 +229,9 @@ func (s *Session) deliver(src int, recs []Record, fn func([]Record)) {
 // set aside too: the tracker starts a moment later. Beside another
 // daemon the bound is the multicast join: a record multicast before it,
 // numbered after one multicast later (records of two CPUs), would
-// otherwise be a gap. At most
-// maxStaleRecords are set aside, so that a wall clock set back in the
-// first moments cannot keep the tracker from starting. Called with
-// deliverMu held.
+// otherwise be a gap. At most maxStaleRecords are set aside, so that a
+// wall clock set back in the first moments cannot keep the tracker from
+// starting. Called with deliverMu held.
 func (s *Session) stale(r Record) bool {
 	if s.serials.started || s.staleBefore.IsZero() || s.staleRecords >= maxStaleRecords {
 		return false

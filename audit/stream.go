@@ -59,8 +59,8 @@ type StreamStats struct {
 	// (kernel/audit.c kauditd_send_queue, kauditd_retry_skb), and a record
 	// is lost only if the retry fails too, then counted in the kernel's
 	// lost counter or, dropped by kauditd_hold_skb, in SerialGaps.
-	// DropsUnknown is set when the kernel does not report drops (before
-	// Linux 4.7).
+	// DropsUnknown is set when the kernel does not report drops (no
+	// SO_MEMINFO with its drop count, as in jessie's 3.16).
 	Drops        uint64
 	DropsUnknown bool
 }

@@ -263,7 +263,7 @@ func writeStatus(w io.Writer, rep statusReport) {
 // kernel's counter), on the multicast socket each drop is a record lost.
 func socketDrops(c *audit.CoexistStats) string {
 	if c.Unicast.DropsUnknown || c.Multicast.DropsUnknown {
-		return "unknown (the kernel reports drops from Linux 4.7)"
+		return "unknown (this kernel does not report socket drops)"
 	}
 	return fmt.Sprintf("data socket %d times (retried by the kernel), multicast socket %d records", c.Unicast.Drops, c.Multicast.Drops)
 }

@@ -9,12 +9,13 @@ import (
 )
 
 // skMeminfoDrops is the index of the drop count in SO_MEMINFO's array
-// (include/uapi/linux/sock_diag.h SK_MEMINFO_DROPS, Linux 4.7 and later).
+// (include/uapi/linux/sock_diag.h SK_MEMINFO_DROPS).
 const skMeminfoDrops = 8
 
 // ErrNoDropCount is returned by Drops on kernels that do not report a
-// socket's drops (SO_MEMINFO came in Linux 4.6, its drop count in 4.7).
-var ErrNoDropCount = errors.New("the kernel does not report socket drops (SO_MEMINFO with SK_MEMINFO_DROPS needs Linux 4.7)")
+// socket's drops: SO_MEMINFO, with its drop count, is a Linux 4 addition
+// (jessie's 3.16 lacks it). The caller reports the count as unknown.
+var ErrNoDropCount = errors.New("the kernel does not report socket drops (no SO_MEMINFO with SK_MEMINFO_DROPS)")
 
 // Drops returns how many datagrams the kernel could not queue on sock
 // since it was opened, the socket's sk_drops: on a netlink socket, each
