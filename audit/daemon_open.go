@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -58,9 +59,13 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 	w.inoMu.Lock()
 	w.inotify = fd
 	w.inoMu.Unlock()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("audit: watch the audit daemon's executable: %w", err)
+	}
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 	for {
-		n, err := f.Read(buf)
+		n, err := w.readEvents(rc, buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
 				return nil
@@ -93,4 +98,35 @@ func (w *DaemonWatch) WatchOpens(ctx context.Context, onOpen func()) error {
 			onOpen()
 		}
 	}
+}
+
+// readEvents waits in the runtime's poller for inotify events and reads
+// them into buf. Just before it takes them off the descriptor it marks an
+// open (openedAt): from then on the queue looks empty to Is, which must
+// still look at /proc for the exec whose open is being read. Any event
+// marks one (a create, a rename: rare, and the mark only costs a stat).
+func (w *DaemonWatch) readEvents(rc syscall.RawConn, buf []byte) (n int, err error) {
+	var readErr error
+	err = rc.Read(func(fd uintptr) bool {
+		if queuedBytes(int(fd)) == 0 {
+			return false // nothing queued: wait
+		}
+		w.openedAt.Store(time.Now().UnixNano())
+		n, readErr = unix.Read(int(fd), buf)
+		return readErr != unix.EAGAIN
+	})
+	if err == nil {
+		err = readErr
+	}
+	return n, err
+}
+
+// queuedBytes is what an inotify descriptor holds unread (FIONREAD, x/sys
+// TIOCINQ); -1 when it cannot be asked.
+func queuedBytes(fd int) int {
+	var queued int32
+	if _, _, errno := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCINQ, uintptr(unsafe.Pointer(&queued))); errno != 0 {
+		return -1
+	}
+	return int(queued)
 }

@@ -2,15 +2,12 @@ package audit
 
 import (
 	"sync/atomic"
-	"unsafe"
 
 	"os"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // DefaultDaemonPaths are where Debian's auditd package installs the daemon
@@ -97,16 +94,15 @@ func (w *DaemonWatch) Is(pid int) (string, bool) {
 }
 
 // unopened reports whether WatchOpens runs and has seen no open of the
-// daemon's file within openedRecently, with none waiting to be read
-// (FIONREAD, x/sys TIOCINQ, on its descriptor: an exec's open may not be read
-// yet). Then no process can have just exec'd the daemon.
+// daemon's file within openedRecently, with none waiting to be read (an
+// exec's open may not be read yet). Then no process can have just exec'd
+// the daemon. The queue is asked first: WatchOpens marks an open before
+// it takes events off, so an open read between the two is still seen.
 func (w *DaemonWatch) unopened() bool {
 	w.inoMu.RLock()
 	defer w.inoMu.RUnlock()
-	if w.inotify < 0 || time.Since(time.Unix(0, w.openedAt.Load())) < openedRecently {
+	if w.inotify < 0 || queuedBytes(w.inotify) != 0 {
 		return false
 	}
-	var queued int32
-	_, _, errno := unix.RawSyscall(unix.SYS_IOCTL, uintptr(w.inotify), unix.TIOCINQ, uintptr(unsafe.Pointer(&queued)))
-	return errno == 0 && queued == 0
+	return time.Since(time.Unix(0, w.openedAt.Load())) >= openedRecently
 }
