@@ -1,11 +1,10 @@
 package audit
 
 import (
-	"sync/atomic"
-
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )

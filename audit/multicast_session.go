@@ -244,6 +244,15 @@ func (s *Session) stale(r Record) bool {
 	return true
 }
 
+// recordsFromNow makes records stamped before now stale (Session.stale):
+// called when the session becomes the audit PID or joins the multicast
+// group beside another daemon.
+func (s *Session) recordsFromNow() {
+	s.deliverMu.Lock()
+	s.staleBefore = time.Now()
+	s.deliverMu.Unlock()
+}
+
 // maxStaleRecords bounds the records stale sets aside: the kernel's retry
 // queue holds at most its backlog limit (the sensor's default is 8192).
 const maxStaleRecords = 1 << 16

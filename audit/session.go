@@ -232,10 +232,7 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 			return nil, fmt.Errorf("%w; and reading beside it failed: %w", checkHolder(st.PID, cfg.procRoot), err)
 		}
 		s.joined = true
-		// Records multicast before the join were not for this socket.
-		s.deliverMu.Lock()
-		s.staleBefore = time.Now()
-		s.deliverMu.Unlock()
+		s.recordsFromNow() // records multicast before the join were not for this socket
 	} else if err := s.mcast.joinReadlog(); err != nil {
 		// Without CAP_AUDIT_READ the sensor cannot stay when auditd
 		// starts; it still gives the PID up then.
@@ -276,9 +273,7 @@ func (s *Session) setup(cfg Config, self uint32) ([]RefusedRule, error) {
 			return nil, err
 		}
 		s.becamePID = true
-		s.deliverMu.Lock()
-		s.staleBefore = time.Now()
-		s.deliverMu.Unlock()
+		s.recordsFromNow()
 		if err := s.raiseBacklog(st, cfg.BacklogLimit); err != nil {
 			return nil, err
 		}

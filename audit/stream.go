@@ -346,19 +346,26 @@ func (s *stream) drops() (n uint64, unknown bool) {
 	s.dropsMu.Lock()
 	defer s.dropsMu.Unlock()
 	if !s.closed {
-		if d, err := mmsg.Drops(s.batch.FD()); err == nil {
-			s.lastDrops, s.dropsUnknown = uint64(d), false
-		} else {
-			s.dropsUnknown = true
-		}
+		s.readDrops()
 	}
 	return s.lastDrops, s.dropsUnknown
 }
 
+// readDrops reads the drop count into lastDrops. Called with dropsMu held.
+func (s *stream) readDrops() {
+	if d, err := mmsg.Drops(s.batch.FD()); err == nil {
+		s.lastDrops, s.dropsUnknown = uint64(d), false
+	} else {
+		s.dropsUnknown = true
+	}
+}
+
 func (s *stream) close() error {
-	s.drops()
 	s.dropsMu.Lock()
 	defer s.dropsMu.Unlock()
+	if !s.closed {
+		s.readDrops()
+	}
 	s.closed = true
 	return s.batch.Close()
 }
